@@ -1,0 +1,211 @@
+package broker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/fedist/fedist/regions"
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+)
+
+// ErrNotReady is returned when the server does not accept connections in time.
+var ErrNotReady = errors.New("nats-server did not become ready")
+
+// Broker is one running embedded nats-server.
+type Broker struct {
+	cfg  Config
+	opts *server.Options
+	srv  *server.Server
+
+	closeOnce sync.Once
+}
+
+// Start validates cfg, starts the server and waits until it accepts clients.
+func Start(cfg Config) (*Broker, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	opts, err := serverOptions(&cfg)
+	if err != nil {
+		return nil, err
+	}
+	srv, err := server.NewServer(opts)
+	if err != nil {
+		return nil, fmt.Errorf("broker %s: %w", opts.ServerName, err)
+	}
+	srv.SetLoggerV2(zlog{cfg.Log.With().Str("nats", opts.ServerName).Logger()}, cfg.Debug, cfg.Trace, false)
+	srv.Start()
+	if !srv.ReadyForConnections(30 * time.Second) {
+		srv.Shutdown()
+		return nil, fmt.Errorf("broker %s: %w within 30s (see the nats log lines above)", opts.ServerName, ErrNotReady)
+	}
+	return &Broker{cfg: cfg, opts: opts, srv: srv}, nil
+}
+
+func serverOptions(c *Config) (*server.Options, error) {
+	o := &server.Options{
+		ServerName:         ServerName(c.Region, c.Node),
+		Host:               c.ClientHost,
+		Port:               c.ClientPort,
+		NoSigs:             true,
+		JetStream:          true,
+		JetStreamDomain:    Domain(c.Region),
+		JetStreamMaxMemory: c.MaxMemory,
+		JetStreamMaxStore:  c.MaxStore,
+		StoreDir:           c.StoreDir,
+		Debug:              c.Debug,
+		Trace:              c.Trace,
+	}
+	compression := server.CompressionOpts{Mode: server.CompressionOff}
+	if c.Compression {
+		compression = server.CompressionOpts{Mode: server.CompressionS2Auto}
+	}
+	if c.LeafPort != 0 {
+		o.LeafNode.Host = c.LeafHost
+		o.LeafNode.Port = c.LeafPort
+		o.LeafNode.Compression = compression
+	}
+	o.LeafNode.ReconnectInterval = c.LeafReconnect
+	o.LeafNode.DialTimeout = c.LeafDialTimeout
+	if len(c.ParentURLs) > 0 {
+		remote := &server.RemoteLeafOpts{
+			DenyImports: c.LeafDeny,
+			DenyExports: c.LeafDeny,
+			Compression: compression,
+			DialTimeout: c.LeafDialTimeout,
+		}
+		for _, s := range c.ParentURLs {
+			u, err := parseURL(s, "nats-leaf")
+			if err != nil {
+				return nil, fmt.Errorf("%w: parent URL: %v", ErrConfig, err)
+			}
+			remote.URLs = append(remote.URLs, u)
+		}
+		o.LeafNode.Remotes = []*server.RemoteLeafOpts{remote}
+	}
+	if c.ClusterPort != 0 {
+		o.Cluster.Name = "fd-" + c.Region.String()
+		o.Cluster.Host = c.ClusterHost
+		o.Cluster.Port = c.ClusterPort
+		o.Cluster.Compression = server.CompressionOpts{Mode: server.CompressionOff}
+		for _, s := range c.Routes {
+			u, err := parseURL(s, "nats-route")
+			if err != nil {
+				return nil, fmt.Errorf("%w: route URL: %v", ErrConfig, err)
+			}
+			o.Routes = append(o.Routes, u)
+		}
+	}
+	return o, nil
+}
+
+// Config returns the config the broker was started with.
+func (b *Broker) Config() Config { return b.cfg }
+
+// Server returns the embedded nats-server, for callers that manage mappings or read monitoring data.
+func (b *Broker) Server() *server.Server { return b.srv }
+
+// Name returns the server name, fd-<rrrr>-<node>.
+func (b *Broker) Name() string { return b.opts.ServerName }
+
+// Account returns the account that carries FeDist and application traffic.
+func (b *Broker) Account() *server.Account { return b.srv.GlobalAccount() }
+
+// ClientURL returns nats://host:port of the client listener.
+func (b *Broker) ClientURL() string { return b.srv.ClientURL() }
+
+// LeafURL returns nats-leaf://host:port of the leafnode listener, or "" when it is off.
+func (b *Broker) LeafURL() string {
+	if b.cfg.LeafPort == 0 {
+		return ""
+	}
+	return (&url.URL{Scheme: "nats-leaf", Host: hostPort(b.cfg.LeafHost, b.opts.LeafNode.Port)}).String()
+}
+
+// ClusterURL returns nats-route://host:port of the route listener, or "" when it is off.
+func (b *Broker) ClusterURL() string {
+	a := b.srv.ClusterAddr()
+	if a == nil {
+		return ""
+	}
+	return (&url.URL{Scheme: "nats-route", Host: hostPort(b.cfg.ClusterHost, a.Port)}).String()
+}
+
+func hostPort(host string, port int) string {
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, strconv.Itoa(port))
+}
+
+// Connect opens an in-process client connection, which costs no socket.
+func (b *Broker) Connect(name string, opts ...nats.Option) (*nats.Conn, error) {
+	opts = append([]nats.Option{nats.Name(name), nats.InProcessServer(b.srv), nats.MaxReconnects(-1)}, opts...)
+	return nats.Connect("", opts...)
+}
+
+// Parent returns the region and node of the parent server this node's leafnode link reaches, and
+// whether that link is up.
+func (b *Broker) Parent() (regions.RegionID, string, bool) {
+	lz, err := b.srv.Leafz(nil)
+	if err != nil {
+		return 0, "", false
+	}
+	for _, l := range lz.Leafs {
+		if l.IsSpoke {
+			r, node, ok := ParseServerName(l.Name)
+			return r, node, ok
+		}
+	}
+	return 0, "", false
+}
+
+// Children returns the child regions connected to this node, with the nodes of each, read from the
+// server names of the accepted leafnode connections. Leafnodes not made by FeDist are ignored.
+func (b *Broker) Children() map[regions.RegionID][]string {
+	out := make(map[regions.RegionID][]string)
+	lz, err := b.srv.Leafz(nil)
+	if err != nil {
+		return out
+	}
+	for _, l := range lz.Leafs {
+		if l.IsSpoke {
+			continue
+		}
+		if r, node, ok := ParseServerName(l.Name); ok {
+			out[r] = append(out[r], node)
+		}
+	}
+	return out
+}
+
+// Routes returns the server names this node has cluster routes to.
+func (b *Broker) Routes() []string {
+	rz, err := b.srv.Routez(nil)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, r := range rz.Routes {
+		out = append(out, r.RemoteName)
+	}
+	return out
+}
+
+// Shutdown stops the server and waits for it. It is idempotent. nats-server's own shutdown is
+// bounded (it closes every connection and flushes JetStream), so ctx is only checked before starting.
+func (b *Broker) Shutdown(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("broker %s shutdown: %w", b.Name(), err)
+	}
+	b.closeOnce.Do(b.srv.Shutdown)
+	b.srv.WaitForShutdown()
+	return nil
+}

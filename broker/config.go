@@ -1,0 +1,155 @@
+package broker
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/fedist/fedist/regions"
+	"github.com/rs/zerolog"
+)
+
+// Config describes one node's embedded server. Ports use nats-server conventions: 0 means "off"
+// where a listener is optional, -1 means "any free port".
+type Config struct {
+	// Region is the region this node belongs to. Required.
+	Region regions.RegionID
+	// Node names this node inside its region; it must be unique there. The server name becomes
+	// ServerName(Region, Node), which is how a parent tells which region a leafnode belongs to.
+	Node string
+
+	// ClientHost and ClientPort are the listener for applications and the nats CLI.
+	ClientHost string
+	ClientPort int
+	// LeafHost and LeafPort are the leafnode listener that child regions join. 0 disables it.
+	LeafHost string
+	LeafPort int
+	// ParentURLs are the parent region's leafnode URLs (nats-leaf://host:port). Empty for the root.
+	ParentURLs []string
+	// LeafDeny lists subjects that never cross the link to the parent, in either direction. It is
+	// enforced on this (spoke) side, the only side where nats-server applies leafnode deny lists.
+	LeafDeny []string
+	// LeafReconnect is the pause between attempts to reach the parent.
+	LeafReconnect time.Duration
+	// LeafDialTimeout bounds one TCP dial to the parent; WAN links need more than the 1 s default.
+	LeafDialTimeout time.Duration
+	// Compression turns on S2 compression of leafnode links. It costs ~5.5 MiB heap per link and
+	// saves nothing on loopback, so it is off by default; turn it on across real WAN links.
+	Compression bool
+
+	// ClusterHost and ClusterPort are the route listener for the other nodes of this region. 0
+	// disables clustering. Routes are the other nodes' route URLs (nats-route://host:port).
+	ClusterHost string
+	ClusterPort int
+	Routes      []string
+
+	// StoreDir is where JetStream keeps its files. Required.
+	StoreDir string
+	// MaxMemory and MaxStore cap JetStream's memory and file usage, in bytes.
+	MaxMemory int64
+	MaxStore  int64
+
+	// Log receives nats-server's log. Debug and Trace turn on its verbose levels.
+	Log   zerolog.Logger
+	Debug bool
+	Trace bool
+}
+
+// DefaultConfig returns a config for one node of region r on loopback with random ports.
+func DefaultConfig(r regions.RegionID, node, storeDir string) Config {
+	return Config{
+		Region:          r,
+		Node:            node,
+		ClientHost:      "127.0.0.1",
+		ClientPort:      -1, // any free port; read it back with ClientURL
+		LeafHost:        "127.0.0.1",
+		LeafPort:        -1,
+		LeafReconnect:   time.Second, // nats-server's default; a restarted parent is found within ~1 s
+		LeafDialTimeout: 2 * time.Second,
+		StoreDir:        storeDir,
+		MaxMemory:       64 << 20, // registry mirror and ID blocks are tiny; leave room for applications
+		MaxStore:        1 << 30,
+		Log:             zerolog.Nop(),
+	}
+}
+
+// ErrConfig wraps every configuration error.
+var ErrConfig = errors.New("broker config")
+
+// Validate checks the config and says what to change.
+func (c *Config) Validate() error {
+	bad := func(format string, a ...any) error {
+		return fmt.Errorf("%w: "+format, append([]any{ErrConfig}, a...)...)
+	}
+	if !c.Region.Valid() {
+		return bad("region: %v", regions.ErrReservedRegion)
+	}
+	if c.Node == "" || strings.ContainsAny(c.Node, " .*>\t\n") {
+		return bad("node name %q must be non-empty, without spaces, dots or wildcards", c.Node)
+	}
+	if c.StoreDir == "" {
+		return bad("store dir is required (JetStream keeps the registry mirror and ID blocks there)")
+	}
+	for _, p := range []struct {
+		name string
+		port int
+	}{{"client", c.ClientPort}, {"leafnode", c.LeafPort}, {"cluster", c.ClusterPort}} {
+		if p.port < -1 || p.port > 65535 {
+			return bad("%s port %d out of range (-1 = any free port)", p.name, p.port)
+		}
+	}
+	if c.ClientPort == 0 {
+		return bad("client port 0: the client listener cannot be disabled (use -1 for any free port)")
+	}
+	for _, u := range c.ParentURLs {
+		if _, err := parseURL(u, "nats-leaf"); err != nil {
+			return bad("parent URL: %v", err)
+		}
+	}
+	for _, u := range c.Routes {
+		if _, err := parseURL(u, "nats-route"); err != nil {
+			return bad("route URL: %v", err)
+		}
+	}
+	if len(c.Routes) > 0 && c.ClusterPort == 0 {
+		return bad("routes given but no cluster port: set a cluster listener so the other nodes can reach this one")
+	}
+	return nil
+}
+
+// parseURL accepts host:port (with the given default scheme) or a full URL.
+func parseURL(s, scheme string) (*url.URL, error) {
+	if !strings.Contains(s, "://") {
+		s = scheme + "://" + s
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return nil, fmt.Errorf("%q: %v", s, err)
+	}
+	if _, _, err := net.SplitHostPort(u.Host); err != nil {
+		return nil, fmt.Errorf("%q: want host:port: %v", s, err)
+	}
+	return u, nil
+}
+
+// Domain returns the JetStream domain of region r. Every node of a region shares it.
+func Domain(r regions.RegionID) string { return "fd-" + r.String() }
+
+// ServerName returns the nats-server name of a node: fd-<rrrr>-<node>.
+func ServerName(r regions.RegionID, node string) string { return "fd-" + r.String() + "-" + node }
+
+// ParseServerName splits a server name made by ServerName. ok is false for other servers.
+func ParseServerName(name string) (r regions.RegionID, node string, ok bool) {
+	rest, found := strings.CutPrefix(name, "fd-")
+	if !found || len(rest) < 6 || rest[4] != '-' {
+		return 0, "", false
+	}
+	r, err := regions.ParseRegion(rest[:4])
+	if err != nil {
+		return 0, "", false
+	}
+	return r, rest[5:], true
+}

@@ -1,0 +1,184 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/fedist/fedist/broker"
+	"github.com/fedist/fedist/regions"
+)
+
+// join validates a join request and, when it is acceptable, writes the region active with the
+// requesting node among its nodes. The decision and the write happen under one registry write, so
+// two racing joins cannot both win.
+func (s *rootService) join(req *JoinRequest) Reply {
+	id, err := regions.ParseRegion(req.ID)
+	if errors.Is(err, regions.ErrReservedRegion) {
+		return refuse(CodeReserved, "region ID 0000 is reserved; pick an ID from 0001 to ffff")
+	}
+	if err != nil {
+		return refuse(CodeBadRequest, "region ID: %v", err)
+	}
+	parent, err := regions.ParseRegion(req.Parent)
+	if err != nil {
+		return refuse(CodeBadRequest, "parent ID: %v", err)
+	}
+	if req.Name == "" || req.Node == "" {
+		return refuse(CodeBadRequest, "join request needs a region name and a node name")
+	}
+	if id == s.n.Region() {
+		return refuse(CodeTaken, "region %s is the root (%q); pick another -id", id, s.n.Name())
+	}
+	tree, err := s.n.view.Tree()
+	if err != nil {
+		return refuse(CodeInternal, "registry is inconsistent: %v", err)
+	}
+	live := s.liveNodes(tree, time.Now())
+
+	var rep Reply
+	ctx, cancel := context.WithTimeout(s.n.ctx, 5*time.Second)
+	defer cancel()
+	err = s.update(ctx, id, func(cur *regions.Entry) (*regions.Entry, error) {
+		rep = s.admit(tree, live, cur, id, parent, req)
+		if !rep.OK {
+			return nil, errUnchanged
+		}
+		next := cur
+		if next == nil {
+			next = &regions.Entry{ID: id}
+		}
+		keep := knownLive(next, live[id])
+		next.Nodes = slices.DeleteFunc(next.Nodes, func(nd regions.Node) bool {
+			return nd.Name != req.Node && !slices.Contains(keep, nd.Name)
+		})
+		next.Name, next.Parent, next.Status = req.Name, parent, regions.StatusActive
+		upsertNode(next, regions.Node{Name: req.Node, ClientURL: req.ClientURL, LeafURL: req.LeafURL})
+		next.Reason = "joined by node " + req.Node
+		return next, nil
+	})
+	if err != nil {
+		return refuse(CodeInternal, "registry write failed: %v", err)
+	}
+	if rep.OK {
+		s.mu.Lock()
+		s.admitted[id] = time.Now()
+		s.mu.Unlock()
+	}
+	return rep
+}
+
+// admit decides a join against the current entry (nil for a new region).
+func (s *rootService) admit(tree *regions.Tree, live map[regions.RegionID]map[string]bool, cur *regions.Entry,
+	id, parent regions.RegionID, req *JoinRequest) Reply {
+	pe := tree.Entry(parent)
+	if pe == nil {
+		return refuse(CodeParentUnknown, "parent region %s is not in the registry: the server at the -parent URL has not joined (yet)", parent)
+	}
+	if pe.Status != regions.StatusActive {
+		return refuse(CodeParentDown, "parent region %s (%q) is %s, not active", parent, pe.Name, pe.Status)
+	}
+	if cur != nil {
+		if cur.Name != req.Name {
+			return refuse(CodeTaken, "region ID %s is taken by region %q; pick a free -id, or use -name %s to restart that region",
+				id, cur.Name, cur.Name)
+		}
+		if cur.Status == regions.StatusDraining {
+			return refuse(CodeTaken, "region %s (%q) is draining; wait until it has left", id, cur.Name)
+		}
+		others := knownLive(cur, live[id])
+		others = slices.DeleteFunc(others, func(nd string) bool { return nd == req.Node })
+		if len(others) > 0 && cur.Node(req.Node) == nil && !routedTo(req.Peers, id, others) {
+			return refuse(CodeTaken, "region %s (%q) is active on node(s) %s; a new node of it must have cluster routes to them (-routes), or pick a free -id",
+				id, cur.Name, strings.Join(others, ", "))
+		}
+		if cur.Parent != parent && len(others) > 0 {
+			return refuse(CodeTaken, "region %s (%q) is active under parent %s; its nodes cannot join under %s",
+				id, cur.Name, cur.Parent, parent)
+		}
+	}
+	if parent == id {
+		return refuse(CodeCycle, "region %s cannot be its own parent", id)
+	}
+	e := &regions.Entry{ID: id, Name: req.Name, Parent: parent, Status: regions.StatusActive}
+	if _, err := tree.WithEntry(e); err != nil {
+		code := CodeBadRequest
+		switch {
+		case errors.Is(err, regions.ErrCycle):
+			code = CodeCycle
+		case errors.Is(err, regions.ErrParentUnknown):
+			code = CodeParentUnknown
+		}
+		return refuse(code, "joining %s under %s would break the tree: %v", id, parent, err)
+	}
+	return Reply{OK: true}
+}
+
+// routedTo reports whether any peer server name is one of region id's nodes.
+func routedTo(peers []string, id regions.RegionID, nodes []string) bool {
+	for _, p := range peers {
+		if r, nd, ok := broker.ParseServerName(p); ok && r == id && slices.Contains(nodes, nd) {
+			return true
+		}
+	}
+	return false
+}
+
+// leave handles both phases of a leave. While other nodes of the region stay, only the leaving node
+// is dropped; the last node drains the region and then deletes its entry.
+func (s *rootService) leave(req *LeaveRequest) Reply {
+	id, err := regions.ParseRegion(req.ID)
+	if err != nil {
+		return refuse(CodeBadRequest, "region ID: %v", err)
+	}
+	if req.Phase != "drain" && req.Phase != "leave" {
+		return refuse(CodeBadRequest, "leave phase %q: want drain or leave", req.Phase)
+	}
+	tree, err := s.n.view.Tree()
+	if err != nil {
+		return refuse(CodeInternal, "registry is inconsistent: %v", err)
+	}
+	live := s.liveNodes(tree, time.Now())
+	rep := Reply{OK: true}
+	ctx, cancel := context.WithTimeout(s.n.ctx, 5*time.Second)
+	defer cancel()
+	err = s.update(ctx, id, func(cur *regions.Entry) (*regions.Entry, error) {
+		if cur == nil {
+			rep = refuse(CodeBadRequest, "region %s is not in the registry", id)
+			return nil, errUnchanged
+		}
+		if cur.IsRoot() {
+			rep = refuse(CodeBadRequest, "the root region cannot leave")
+			return nil, errUnchanged
+		}
+		others := slices.DeleteFunc(knownLive(cur, live[id]), func(nd string) bool { return nd == req.Node })
+		if len(others) > 0 {
+			if req.Phase == "drain" {
+				return nil, errUnchanged
+			}
+			cur.Nodes = slices.DeleteFunc(cur.Nodes, func(nd regions.Node) bool { return nd.Name == req.Node })
+			cur.Reason = "node " + req.Node + " left"
+			return cur, nil
+		}
+		var kids []string
+		for _, c := range tree.Children(id) {
+			kids = append(kids, c.String())
+		}
+		if len(kids) > 0 {
+			rep = refuse(CodeHasChildren, "region %s still has child regions %s; they must leave first", id, strings.Join(kids, ", "))
+			return nil, errUnchanged
+		}
+		if req.Phase == "drain" {
+			cur.Status, cur.Reason = regions.StatusDraining, fmt.Sprintf("node %s is leaving", req.Node)
+			return cur, nil
+		}
+		return nil, nil
+	})
+	if err != nil {
+		return refuse(CodeInternal, "registry write failed: %v", err)
+	}
+	return rep
+}

@@ -1,0 +1,5 @@
+package node
+
+import "os"
+
+func lookupEnv(k string) bool { return os.Getenv(k) != "" }

@@ -1,0 +1,215 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/fedist/fedist/broker"
+	"github.com/fedist/fedist/regions"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
+)
+
+// Node is one running region node. Start returns at once; the join runs in the background and
+// WaitReady reports how it ended.
+type Node struct {
+	cfg  Config
+	log  zerolog.Logger
+	b    *broker.Broker
+	nc   *nats.Conn
+	js   jetstream.JetStream // this region's own domain
+	view *View
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // owns every goroutine the node starts
+
+	mu     sync.Mutex // guards phase, err, parent, ids, root
+	phase  string
+	err    error // set when the node gave up (a refused join); the node then only waits for Shutdown
+	parent regions.RegionID
+	ids    *regions.Generator
+	root   *rootService
+	ready  chan struct{} // closed once Ready
+	failed chan struct{} // closed when err is set
+
+	stopOnce sync.Once
+}
+
+// Start validates cfg, starts the broker, and begins joining in the background.
+func Start(cfg Config) (*Node, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	b, err := broker.Start(cfg.Broker)
+	if err != nil {
+		return nil, err
+	}
+	nc, err := b.Connect("fedist-node " + b.Name())
+	if err != nil {
+		_ = b.Shutdown(context.Background())
+		return nil, fmt.Errorf("node %s: in-process connection: %w", b.Name(), err)
+	}
+	js, err := jetstream.NewWithDomain(nc, broker.Domain(cfg.Broker.Region))
+	if err != nil {
+		nc.Close()
+		_ = b.Shutdown(context.Background())
+		return nil, fmt.Errorf("node %s: jetstream: %w", b.Name(), err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	n := &Node{
+		cfg: cfg, log: cfg.Log.With().Str("region", cfg.Broker.Region.String()).Str("node", cfg.Broker.Node).Logger(),
+		b: b, nc: nc, js: js, view: newView(), ctx: ctx, cancel: cancel,
+		phase: "starting", ready: make(chan struct{}), failed: make(chan struct{}),
+	}
+	n.log.Info().Str("client", b.ClientURL()).Str("leaf", b.LeafURL()).Str("cluster", b.ClusterURL()).Msg("broker started")
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		n.run()
+	}()
+	return n, nil
+}
+
+func (n *Node) run() {
+	var err error
+	if n.cfg.IsRoot() {
+		err = n.startRoot()
+	} else {
+		err = n.joinParent()
+	}
+	if err != nil {
+		if !errors.Is(err, context.Canceled) {
+			n.fail(err)
+		}
+		return
+	}
+	n.setPhase("ready")
+	close(n.ready)
+	n.log.Info().Msg("ready: region is active in the local registry mirror")
+	n.reportLinks()
+}
+
+func (n *Node) fail(err error) {
+	n.mu.Lock()
+	n.err = err
+	n.phase = "failed"
+	n.mu.Unlock()
+	close(n.failed)
+	n.log.Error().Err(err).Msg("node gave up")
+}
+
+func (n *Node) setPhase(p string) {
+	n.mu.Lock()
+	n.phase = p
+	n.mu.Unlock()
+	n.log.Info().Str("phase", p).Msg("node phase")
+}
+
+// WaitReady blocks until the node is ready (nil), gave up (its error, e.g. a *RefusedError), or ctx
+// ends.
+func (n *Node) WaitReady(ctx context.Context) error {
+	select {
+	case <-n.ready:
+		return nil
+	case <-n.failed:
+		return n.Err()
+	case <-ctx.Done():
+		return fmt.Errorf("node %s not ready (phase %s): %w", n.b.Name(), n.Phase(), ctx.Err())
+	}
+}
+
+// Ready is closed once the node's region shows active in its own registry mirror.
+func (n *Node) Ready() <-chan struct{} { return n.ready }
+
+// Failed is closed when the node gave up; Err says why.
+func (n *Node) Failed() <-chan struct{} { return n.failed }
+
+// Err returns why the node gave up, or nil.
+func (n *Node) Err() error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.err
+}
+
+// Phase says what the node is doing: starting, connecting, joining, syncing, ready or failed.
+func (n *Node) Phase() string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.phase
+}
+
+// Health returns nil once ready, else an error that says what the node is waiting for.
+func (n *Node) Health() error {
+	select {
+	case <-n.ready:
+		return nil
+	default:
+	}
+	if err := n.Err(); err != nil {
+		return err
+	}
+	return fmt.Errorf("%w: %s", ErrNotJoined, n.Phase())
+}
+
+// Broker returns the embedded broker.
+func (n *Node) Broker() *broker.Broker { return n.b }
+
+// Conn returns the node's own in-process connection.
+func (n *Node) Conn() *nats.Conn { return n.nc }
+
+// Region returns this node's region.
+func (n *Node) Region() regions.RegionID { return n.cfg.Broker.Region }
+
+// Name returns the region's name.
+func (n *Node) Name() string { return n.cfg.Name }
+
+// View returns the node's live copy of the registry (its mirror, or the bucket at the root).
+func (n *Node) View() *View { return n.view }
+
+// Parent returns the parent region, 0 at the root or before the parent link is first seen.
+func (n *Node) Parent() regions.RegionID {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.parent
+}
+
+// NewID hands out a record ID of this region. It fails with ErrNotJoined before the node is ready.
+func (n *Node) NewID(ctx context.Context) (regions.ID, error) {
+	n.mu.Lock()
+	g := n.ids
+	n.mu.Unlock()
+	if g == nil {
+		return 0, ErrNotJoined
+	}
+	return g.Next(ctx)
+}
+
+// Shutdown stops the node's goroutines and its broker. It is idempotent.
+func (n *Node) Shutdown(ctx context.Context) error {
+	var err error
+	n.stopOnce.Do(func() {
+		n.cancel()
+		n.wg.Wait()
+		n.nc.Close()
+		err = n.b.Shutdown(ctx)
+		n.log.Info().Msg("node stopped")
+	})
+	return err
+}
+
+// sleep waits d or until the node stops; it reports whether the node is still running.
+func (n *Node) sleep(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-n.ctx.Done():
+		return false
+	}
+}

@@ -1,0 +1,108 @@
+package node
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/fedist/fedist/regions"
+)
+
+// Control subjects. They cross every leafnode link, so a request from any node reaches the root.
+const (
+	SubjectJoin  = "fdc.root.join"  // JoinRequest → Reply
+	SubjectLeave = "fdc.root.leave" // LeaveRequest → Reply
+	SubjectLinks = "fdc.root.links" // LinkReport, no reply
+)
+
+// JoinRequest asks the root to admit one node of a region.
+type JoinRequest struct {
+	ID        string   `json:"id"`
+	Name      string   `json:"name"`
+	Parent    string   `json:"parent"`
+	Node      string   `json:"node"`
+	ClientURL string   `json:"client_url"`
+	LeafURL   string   `json:"leaf_url,omitempty"`
+	Peers     []string `json:"peers,omitempty"` // server names this node has cluster routes to
+}
+
+// LeaveRequest asks the root to drain (Phase "drain") or remove (Phase "leave") one node.
+type LeaveRequest struct {
+	ID    string `json:"id"`
+	Node  string `json:"node"`
+	Phase string `json:"phase"`
+}
+
+// Reply answers a join or leave. Code is one of the Code* constants when OK is false.
+type Reply struct {
+	OK     bool   `json:"ok"`
+	Code   string `json:"code,omitempty"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// LinkReport says which child regions' nodes hold leafnode links to the reporting node.
+type LinkReport struct {
+	Reporter string              `json:"reporter"` // server name, fd-<rrrr>-<node>
+	Region   string              `json:"region"`
+	Children map[string][]string `json:"children"` // child region → its connected node names
+}
+
+// Refusal codes, stable for scripts.
+const (
+	CodeReserved      = "reserved"
+	CodeTaken         = "taken"
+	CodeParentUnknown = "parent-unknown"
+	CodeParentDown    = "parent-not-active"
+	CodeCycle         = "cycle"
+	CodeBadRequest    = "bad-request"
+	CodeHasChildren   = "has-children"
+	CodeInternal      = "internal"
+)
+
+// Errors a join or leave can end with. A *RefusedError wraps one of them.
+var (
+	ErrRefused       = errors.New("refused by the root")
+	ErrTaken         = errors.New("region ID is taken")
+	ErrParentDown    = errors.New("parent region is not active")
+	ErrHasChildren   = errors.New("region still has child regions")
+	ErrBadRequest    = errors.New("malformed request")
+	ErrNotJoined     = errors.New("node has not joined yet")
+	ErrRootMismatch  = errors.New("registry has a different root")
+	ErrInternalRoot  = errors.New("root failed to write the registry")
+)
+
+// RefusedError is a join or leave the root refused. Its message is the root's reason.
+type RefusedError struct {
+	Code   string
+	Reason string
+}
+
+func (e *RefusedError) Error() string { return "refused by the root: " + e.Reason }
+
+// Unwrap lets errors.Is match the sentinel of the code (regions.ErrReservedRegion, ErrTaken, ...).
+func (e *RefusedError) Unwrap() []error { return []error{ErrRefused, codeErr(e.Code)} }
+
+func codeErr(code string) error {
+	switch code {
+	case CodeReserved:
+		return regions.ErrReservedRegion
+	case CodeTaken:
+		return ErrTaken
+	case CodeParentUnknown:
+		return regions.ErrParentUnknown
+	case CodeParentDown:
+		return ErrParentDown
+	case CodeCycle:
+		return regions.ErrCycle
+	case CodeHasChildren:
+		return ErrHasChildren
+	case CodeBadRequest:
+		return ErrBadRequest
+	case CodeInternal:
+		return ErrInternalRoot
+	}
+	return fmt.Errorf("unknown refusal code %q", code)
+}
+
+func refuse(code, format string, a ...any) Reply {
+	return Reply{Code: code, Reason: fmt.Sprintf(format, a...)}
+}
