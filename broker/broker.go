@@ -40,11 +40,21 @@ func Start(cfg Config) (*Broker, error) {
 	if err != nil {
 		return nil, fmt.Errorf("broker %s: %w", opts.ServerName, err)
 	}
-	srv.SetLoggerV2(zlog{cfg.Log.With().Str("nats", opts.ServerName).Logger()}, cfg.Debug, cfg.Trace, false)
+	log := &zlog{l: cfg.Log.With().Str("nats", opts.ServerName).Logger()}
+	srv.SetLoggerV2(log, cfg.Debug, cfg.Trace, false)
 	srv.Start()
-	if !srv.ReadyForConnections(30 * time.Second) {
+	for deadline := time.Now().Add(30 * time.Second); !srv.ReadyForConnections(50 * time.Millisecond); {
+		if fatal := log.lastFatal(); fatal != "" || !srv.Running() || time.Now().After(deadline) {
+			srv.Shutdown()
+			if fatal == "" {
+				fatal = "see the nats log lines above"
+			}
+			return nil, fmt.Errorf("broker %s: %w: %s", opts.ServerName, ErrNotReady, fatal)
+		}
+	}
+	if fatal := log.lastFatal(); fatal != "" {
 		srv.Shutdown()
-		return nil, fmt.Errorf("broker %s: %w within 30s (see the nats log lines above)", opts.ServerName, ErrNotReady)
+		return nil, fmt.Errorf("broker %s: %w: %s", opts.ServerName, ErrNotReady, fatal)
 	}
 	return &Broker{cfg: cfg, opts: opts, srv: srv}, nil
 }

@@ -1,13 +1,36 @@
 package broker
 
-import "github.com/rs/zerolog"
+import (
+	"fmt"
+	"sync"
 
-// zlog adapts zerolog to nats-server's Logger interface.
-type zlog struct{ l zerolog.Logger }
+	"github.com/rs/zerolog"
+)
 
-func (z zlog) Noticef(format string, v ...any) { z.l.Info().Msgf(format, v...) }
-func (z zlog) Warnf(format string, v ...any)   { z.l.Warn().Msgf(format, v...) }
-func (z zlog) Fatalf(format string, v ...any)  { z.l.Error().Bool("fatal", true).Msgf(format, v...) }
-func (z zlog) Errorf(format string, v ...any)  { z.l.Error().Msgf(format, v...) }
-func (z zlog) Debugf(format string, v ...any)  { z.l.Debug().Msgf(format, v...) }
-func (z zlog) Tracef(format string, v ...any)  { z.l.Trace().Msgf(format, v...) }
+// zlog adapts zerolog to nats-server's Logger interface. It remembers the last fatal message, since
+// nats-server reports a failed start (e.g. a JetStream misconfiguration) only through its log.
+type zlog struct {
+	l     zerolog.Logger
+	mu    sync.Mutex // guards fatal
+	fatal string
+}
+
+func (z *zlog) Noticef(format string, v ...any) { z.l.Info().Msgf(format, v...) }
+func (z *zlog) Warnf(format string, v ...any)   { z.l.Warn().Msgf(format, v...) }
+func (z *zlog) Errorf(format string, v ...any)  { z.l.Error().Msgf(format, v...) }
+func (z *zlog) Debugf(format string, v ...any)  { z.l.Debug().Msgf(format, v...) }
+func (z *zlog) Tracef(format string, v ...any)  { z.l.Trace().Msgf(format, v...) }
+
+func (z *zlog) Fatalf(format string, v ...any) {
+	msg := fmt.Sprintf(format, v...)
+	z.mu.Lock()
+	z.fatal = msg
+	z.mu.Unlock()
+	z.l.Error().Bool("fatal", true).Msg(msg)
+}
+
+func (z *zlog) lastFatal() string {
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	return z.fatal
+}

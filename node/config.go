@@ -34,6 +34,10 @@ type Config struct {
 	// DownGrace is how long after it starts, or after admitting a region, the root waits for link
 	// reports before it marks a region down.
 	DownGrace time.Duration
+	// JoinPatience is how long a join refused because the parent is not registered or not active
+	// yet keeps retrying: when a whole federation starts at once, a child can ask before its parent
+	// has been admitted. Other refusals are final at once.
+	JoinPatience time.Duration
 	// JoinRetry is the pause between join attempts while the root cannot be reached.
 	JoinRetry time.Duration
 	// DrainWait is how long Leave keeps serving after marking the region draining.
@@ -45,17 +49,18 @@ type Config struct {
 // DefaultConfig returns timings for loopback and LAN.
 func DefaultConfig(b broker.Config, name string, parent regions.RegionID) Config {
 	return Config{
-		Broker:      b,
-		Name:        name,
-		Parent:      parent,
-		Replicas:    1,
-		PollEvery:   250 * time.Millisecond, // a killed child shows up as down within ~0.3 s at its parent
-		ReportEvery: 2 * time.Second,        // refresh for reports lost while the root was away
-		ReportTTL:   7 * time.Second,        // three refreshes plus slack
-		DownGrace:   3 * time.Second,        // long enough for every parent's first report to arrive
-		JoinRetry:   time.Second,
-		DrainWait:   2 * time.Second, // in-flight requests finish; new ones already see "draining"
-		Log:         b.Log,
+		Broker:       b,
+		Name:         name,
+		Parent:       parent,
+		Replicas:     1,
+		PollEvery:    250 * time.Millisecond, // a killed child shows up as down within ~0.3 s at its parent
+		ReportEvery:  2 * time.Second,        // refresh for reports lost while the root was away
+		ReportTTL:    7 * time.Second,        // three refreshes plus slack
+		DownGrace:    3 * time.Second,        // long enough for every parent's first report to arrive
+		JoinRetry:    time.Second,
+		JoinPatience: 15 * time.Second, // a parent that starts at the same moment joins well within this
+		DrainWait:    2 * time.Second,  // in-flight requests finish; new ones already see "draining"
+		Log:          b.Log,
 	}
 }
 

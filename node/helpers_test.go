@@ -3,6 +3,8 @@ package node
 import (
 	"context"
 	"fmt"
+	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -84,4 +86,27 @@ func statusIs(v *View, r regions.RegionID, want regions.Status) error {
 		return fmt.Errorf("%s is %s, want %s", r, st, want)
 	}
 	return nil
+}
+
+func errFmt(format string, a ...any) error { return fmt.Errorf(format, a...) }
+
+// portOf returns the port of a URL like nats-leaf://127.0.0.1:1234.
+func portOf(t *testing.T, u string) int {
+	t.Helper()
+	var port int
+	if _, err := fmt.Sscanf(u[strings.LastIndex(u, ":")+1:], "%d", &port); err != nil {
+		t.Fatalf("port of %q: %v", u, err)
+	}
+	return port
+}
+
+// freePort returns a port that was free a moment ago, for configs that must name ports up front.
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
 }

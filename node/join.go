@@ -80,12 +80,21 @@ func (n *Node) requestJoin(parent regions.RegionID) error {
 	if err != nil {
 		return err
 	}
+	start := time.Now()
 	for attempt := 1; ; attempt++ {
 		msg, err := n.nc.Request(SubjectJoin, data, 5*time.Second)
 		if err == nil {
 			var rep Reply
 			if err := json.Unmarshal(msg.Data, &rep); err != nil {
 				return fmt.Errorf("join: unreadable reply from the root: %w", err)
+			}
+			waitParent := rep.Code == CodeParentUnknown || rep.Code == CodeParentDown
+			if !rep.OK && waitParent && time.Since(start) < n.cfg.JoinPatience {
+				n.log.Warn().Str("reason", rep.Reason).Msg("join: parent not ready yet, retrying")
+				if !n.sleep(n.cfg.JoinRetry) {
+					return n.ctx.Err()
+				}
+				continue
 			}
 			if !rep.OK {
 				return &RefusedError{Code: rep.Code, Reason: rep.Reason}

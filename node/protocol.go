@@ -60,14 +60,14 @@ const (
 
 // Errors a join or leave can end with. A *RefusedError wraps one of them.
 var (
-	ErrRefused       = errors.New("refused by the root")
-	ErrTaken         = errors.New("region ID is taken")
-	ErrParentDown    = errors.New("parent region is not active")
-	ErrHasChildren   = errors.New("region still has child regions")
-	ErrBadRequest    = errors.New("malformed request")
-	ErrNotJoined     = errors.New("node has not joined yet")
-	ErrRootMismatch  = errors.New("registry has a different root")
-	ErrInternalRoot  = errors.New("root failed to write the registry")
+	ErrRefused      = errors.New("refused by the root")
+	ErrTaken        = errors.New("region ID is taken")
+	ErrParentDown   = errors.New("parent region is not active")
+	ErrHasChildren  = errors.New("region still has child regions")
+	ErrBadRequest   = errors.New("malformed request")
+	ErrNotJoined    = errors.New("node has not joined yet")
+	ErrRootMismatch = errors.New("registry has a different root")
+	ErrInternalRoot = errors.New("root failed to write the registry")
 )
 
 // RefusedError is a join or leave the root refused. Its message is the root's reason.
