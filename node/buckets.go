@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -97,12 +98,20 @@ func (n *Node) openIDs() error {
 		return err
 	}
 	var g *regions.Generator
+	var fatal error
 	if err := n.retryJS("start ID generator", func(ctx context.Context) error {
 		var err error
 		g, err = regions.NewGenerator(ctx, kv, n.Region(), regions.DefaultGeneratorConfig())
+		if errors.Is(err, regions.ErrBadCounter) || errors.Is(err, regions.ErrCounterDeleted) || errors.Is(err, regions.ErrBadConfig) {
+			fatal = err // retrying cannot mend the stored counter; an operator must look
+			return nil
+		}
 		return err
 	}); err != nil {
 		return err
+	}
+	if fatal != nil {
+		return fmt.Errorf("ID generator of region %s: %w", n.Region(), fatal)
 	}
 	n.mu.Lock()
 	n.ids = g

@@ -1,0 +1,190 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/fedist/fedist/broker"
+	"github.com/fedist/fedist/node"
+	"github.com/fedist/fedist/regions"
+	"github.com/rs/zerolog"
+)
+
+// demoRegion is one region of the demo federation.
+type demoRegion struct {
+	id     regions.RegionID
+	name   string
+	parent regions.RegionID
+	nodes  int
+}
+
+// demoTree is the demo: a root, two continental regions (americas on two clustered nodes) and one
+// region under each of those.
+var demoTree = []demoRegion{
+	{0x0001, "global", 0, 1},
+	{0x00a0, "americas", 0x0001, 2},
+	{0x00e0, "europe", 0x0001, 1},
+	{0x00a1, "us-east", 0x00a0, 1},
+	{0x00e1, "eu-west", 0x00e0, 1},
+}
+
+// Demo is a running in-process demo federation.
+type Demo struct {
+	Nodes map[regions.RegionID][]*node.Node
+	store string
+	keep  bool
+}
+
+// RunDemo starts the demo federation, prints how to use it, and runs until ctx ends.
+func RunDemo(ctx context.Context, args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("fedist-root -demo", flag.ContinueOnError)
+	logLevel := fs.String("log-level", "warn", "FeDist log level")
+	natsLog := fs.String("nats-log", "fatal", "embedded nats-server log level (the demo's start-up route and meta-leader warnings are expected)")
+	store := fs.String("store", "", "JetStream directory for all demo nodes (default: a temporary one, removed on exit)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	log, err := NewLogger(out, *logLevel, false)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	natsLevel, err := zerolog.ParseLevel(*natsLog)
+	if err != nil {
+		return fmt.Errorf("-nats-log %q: %v", *natsLog, err)
+	}
+	fmt.Fprintln(out, "starting the FeDist demo federation (a two-node region needs a few seconds to elect a JetStream leader)...")
+	d, err := StartDemo(ctx, *store, log, natsLevel)
+	if err != nil {
+		return err
+	}
+	defer d.Shutdown()
+	fmt.Fprint(out, d.Describe(time.Since(start)))
+	<-ctx.Done()
+	fmt.Fprintln(out, "\nstopping the demo federation")
+	return nil
+}
+
+// StartDemo starts every demo node and waits until all are ready.
+func StartDemo(ctx context.Context, store string, log zerolog.Logger, natsLevel zerolog.Level) (*Demo, error) {
+	d := &Demo{Nodes: map[regions.RegionID][]*node.Node{}, store: store, keep: store != ""}
+	if store == "" {
+		dir, err := os.MkdirTemp("", "fedist-demo-")
+		if err != nil {
+			return nil, err
+		}
+		d.store = dir
+	}
+	for _, r := range demoTree {
+		if err := d.startRegion(r, log, natsLevel); err != nil {
+			d.Shutdown()
+			return nil, err
+		}
+		wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+		for _, n := range d.Nodes[r.id] {
+			err := n.WaitReady(wctx)
+			if err != nil {
+				cancel()
+				d.Shutdown()
+				return nil, fmt.Errorf("demo region %s (%s): %w", r.id, r.name, err)
+			}
+		}
+		cancel()
+	}
+	return d, nil
+}
+
+func (d *Demo) startRegion(r demoRegion, log zerolog.Logger, natsLevel zerolog.Level) error {
+	var routes []string
+	if r.nodes > 1 {
+		for range r.nodes {
+			p, err := freePort()
+			if err != nil {
+				return err
+			}
+			routes = append(routes, fmt.Sprintf("nats-route://127.0.0.1:%d", p))
+		}
+	}
+	for i := range r.nodes {
+		nodeName := fmt.Sprintf("%s-%d", r.name, i+1)
+		b := broker.DefaultConfig(r.id, nodeName, filepath.Join(d.store, r.id.String()+"-"+nodeName))
+		b.Log = log.Level(natsLevel)
+		if r.parent != 0 {
+			for _, pn := range d.Nodes[r.parent] {
+				b.ParentURLs = append(b.ParentURLs, pn.Broker().LeafURL())
+			}
+		}
+		if routes != nil {
+			b.ClusterHost = "127.0.0.1"
+			fmt.Sscanf(routes[i][strings.LastIndex(routes[i], ":")+1:], "%d", &b.ClusterPort)
+			b.Routes = routes
+		}
+		cfg := node.DefaultConfig(b, r.name, r.parent)
+		cfg.Log = log
+		n, err := node.Start(cfg)
+		if err != nil {
+			return fmt.Errorf("demo region %s (%s): %w", r.id, r.name, err)
+		}
+		d.Nodes[r.id] = append(d.Nodes[r.id], n)
+	}
+	return nil
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// Describe tells a person what runs and what to try.
+func (d *Demo) Describe(took time.Duration) string {
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "FeDist demo federation: %d regions up in %v (store %s)\n\n", len(demoTree), took.Round(time.Millisecond), d.store)
+	fmt.Fprintf(&sb, "%-6s %-10s %-8s %s\n", "region", "name", "parent", "client URL(s)")
+	for _, r := range demoTree {
+		parent := "-"
+		if r.parent != 0 {
+			parent = r.parent.String()
+		}
+		var urls []string
+		for _, n := range d.Nodes[r.id] {
+			urls = append(urls, n.Broker().ClientURL())
+		}
+		fmt.Fprintf(&sb, "%-6s %-10s %-8s %s\n", r.id, r.name, parent, strings.Join(urls, " "))
+	}
+	deep := d.Nodes[0x00a1][0].Broker().ClientURL()
+	other := d.Nodes[0x00e1][0].Broker().ClientURL()
+	fmt.Fprintf(&sb, "\nTry (stock nats CLI):\n")
+	fmt.Fprintf(&sb, "  nats --server %s kv watch fedist-registry     # the registry, from us-east's mirror\n", deep)
+	fmt.Fprintf(&sb, "  nats --server %s kv get fedist-registry region.00e1\n", deep)
+	fmt.Fprintf(&sb, "  nats --server %s sub 'demo.>'    and    nats --server %s pub demo.hello hi\n", other, other)
+	fmt.Fprintf(&sb, "\nPress Ctrl-C to stop.\n")
+	return sb.String()
+}
+
+// Shutdown stops every node, children first, and removes a temporary store.
+func (d *Demo) Shutdown() {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var errs []error
+	for i := len(demoTree) - 1; i >= 0; i-- {
+		for _, n := range d.Nodes[demoTree[i].id] {
+			errs = append(errs, n.Shutdown(ctx))
+		}
+	}
+	if !d.keep {
+		errs = append(errs, os.RemoveAll(d.store))
+	}
+	_ = errors.Join(errs...)
+}
