@@ -176,6 +176,9 @@ func (o *Options) NodeConfig(kind Kind, log zerolog.Logger) (node.Config, error)
 	if err != nil {
 		return node.Config{}, fmt.Errorf("-id: %w", err)
 	}
+	if o.Name == "" {
+		return node.Config{}, fmt.Errorf("-name is required: the region's name, e.g. eu-west-1")
+	}
 	nodeName := o.Node
 	if nodeName == "" {
 		nodeName = o.Name

@@ -1,0 +1,283 @@
+package daemon
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/fedist/fedist/regions"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// This file runs the daemons as separate processes, the way an operator does.
+
+var (
+	buildOnce sync.Once
+	binDir    string
+	buildErr  error
+)
+
+func buildDaemons(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		binDir, buildErr = os.MkdirTemp("", "fedist-bin-")
+		if buildErr != nil {
+			return
+		}
+		cmd := exec.Command("go", "build", "-o", binDir+"/", "github.com/fedist/fedist/cmd/fedist-root", "github.com/fedist/fedist/cmd/fedist-node")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binDir
+}
+
+type proc struct {
+	name string
+	cmd  *exec.Cmd
+	out  *syncBuffer
+	done chan error
+	http string
+	nats string
+	leaf string
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
+func (s *syncBuffer) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+func ports(t *testing.T, n int) []int {
+	t.Helper()
+	var ls []net.Listener
+	var out []int
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ls = append(ls, l)
+		out = append(out, l.Addr().(*net.TCPAddr).Port)
+	}
+	for _, l := range ls {
+		l.Close()
+	}
+	return out
+}
+
+// startProc starts a daemon with the given flags plus fresh listen, leaf-listen and http ports.
+func startProc(t *testing.T, bin, name string, args ...string) *proc {
+	t.Helper()
+	p := ports(t, 3)
+	pr := &proc{name: name, out: &syncBuffer{}, done: make(chan error, 1),
+		nats: fmt.Sprintf("nats://127.0.0.1:%d", p[0]),
+		leaf: fmt.Sprintf("nats-leaf://127.0.0.1:%d", p[1]),
+		http: fmt.Sprintf("http://127.0.0.1:%d", p[2])}
+	args = append(args,
+		"-listen", fmt.Sprintf("127.0.0.1:%d", p[0]),
+		"-leaf-listen", fmt.Sprintf("127.0.0.1:%d", p[1]),
+		"-http", fmt.Sprintf("127.0.0.1:%d", p[2]),
+		"-store", t.TempDir(), "-log-json")
+	pr.cmd = exec.Command(filepath.Join(buildDaemons(t), bin), args...)
+	pr.cmd.Stdout, pr.cmd.Stderr = pr.out, pr.out
+	if err := pr.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { pr.done <- pr.cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = pr.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-pr.done:
+		case <-time.After(20 * time.Second):
+			_ = pr.cmd.Process.Kill()
+			<-pr.done
+		}
+		if t.Failed() {
+			t.Logf("--- %s output:\n%s", pr.name, tail(pr.out.String(), 40))
+		}
+	})
+	return pr
+}
+
+func tail(s string, n int) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+func (p *proc) healthz() (int, string) {
+	resp, err := http.Get(p.http + "/healthz")
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
+func (p *proc) waitHealthy(t *testing.T) {
+	t.Helper()
+	checkFor(t, 30*time.Second, 50*time.Millisecond, func() error {
+		select {
+		case err := <-p.done:
+			p.done <- err
+			return fmt.Errorf("%s exited: %v", p.name, err)
+		default:
+		}
+		if code, body := p.healthz(); code != 200 {
+			return fmt.Errorf("%s /healthz: %d %s", p.name, code, body)
+		}
+		return nil
+	})
+}
+
+func checkFor(t *testing.T, total, step time.Duration, fn func() error) {
+	t.Helper()
+	deadline := time.Now().Add(total)
+	for {
+		err := fn()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not within %v: %v", total, err)
+		}
+		time.Sleep(step)
+	}
+}
+
+// registryOf reads the registry through a region's client port, as `nats kv get` would.
+func registryOf(t *testing.T, url string) map[string]*regions.Entry {
+	t.Helper()
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	reg, err := regions.OpenRegistry(ctx, js)
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, err := reg.List(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]*regions.Entry{}
+	for _, e := range entries {
+		e.Updated = ""
+		out[e.ID.String()] = e
+	}
+	return out
+}
+
+func statusesAre(t *testing.T, url string, want map[string]regions.Status) error {
+	got := registryOf(t, url)
+	for id, st := range want {
+		e := got[id]
+		if e == nil {
+			return fmt.Errorf("%s missing from the registry at %s", id, url)
+		}
+		if e.Status != st {
+			return fmt.Errorf("%s is %s at %s, want %s", id, e.Status, url, st)
+		}
+	}
+	return nil
+}
+
+func TestDaemonsAsProcesses(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the daemons")
+	}
+	root := startProc(t, "fedist-root", "root", "-id", "0001", "-name", "root")
+	root.waitHealthy(t)
+	a := startProc(t, "fedist-node", "a", "-id", "00a0", "-name", "a", "-parent", root.leaf)
+	b := startProc(t, "fedist-node", "b", "-id", "00b0", "-name", "b", "-parent", root.leaf)
+	a.waitHealthy(t)
+	a1 := startProc(t, "fedist-node", "a1", "-id", "00a1", "-name", "a1", "-parent", a.leaf)
+	b.waitHealthy(t)
+	a1.waitHealthy(t)
+
+	all := map[string]regions.Status{"0001": "active", "00a0": "active", "00a1": "active", "00b0": "active"}
+	checkFor(t, 10*time.Second, 50*time.Millisecond, func() error { return statusesAre(t, a1.nats, all) })
+	before := registryOf(t, a1.nats)
+
+	// A second node claiming B's ID is refused with a reason and exits 2; the registry is unchanged.
+	for _, args := range [][]string{
+		{"-id", "00b0", "-name", "b-impostor", "-parent", root.leaf},
+		{"-id", "00b0", "-name", "b", "-node", "b-second", "-parent", a.leaf},
+	} {
+		imp := startProc(t, "fedist-node", "impostor", args...)
+		select {
+		case err := <-imp.done:
+			imp.done <- err
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) || ee.ExitCode() != 2 {
+				t.Fatalf("impostor %v exited with %v, want status 2", args, err)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatalf("impostor %v still running", args)
+		}
+		if !strings.Contains(imp.out.String(), "join refused: region") {
+			t.Fatalf("impostor output has no readable reason:\n%s", tail(imp.out.String(), 5))
+		}
+		t.Logf("impostor %v: %s", args, tail(imp.out.String(), 1))
+	}
+	after := registryOf(t, a1.nats)
+	for id, e := range before {
+		x, _ := e.Marshal()
+		y, _ := after[id].Marshal()
+		if !bytes.Equal(x, y) {
+			t.Errorf("entry %s changed:\n%s\n%s", id, x, y)
+		}
+	}
+
+	// Killing B marks it down in A1's mirror.
+	if err := b.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	checkFor(t, 10*time.Second, 50*time.Millisecond, func() error {
+		return statusesAre(t, a1.nats, map[string]regions.Status{"00b0": regions.StatusDown})
+	})
+	t.Logf("B down in A1's mirror %v after SIGKILL", time.Since(start).Round(time.Millisecond))
+}
+
+func TestHealthzBeforeJoin(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the daemons")
+	}
+	// A node whose parent does not exist yet answers 503 with the reason.
+	orphan := startProc(t, "fedist-node", "orphan", "-id", "00c0", "-name", "c", "-parent", "nats-leaf://127.0.0.1:1")
+	checkFor(t, 10*time.Second, 50*time.Millisecond, func() error {
+		code, body := orphan.healthz()
+		if code != http.StatusServiceUnavailable || !strings.Contains(body, "connecting") {
+			return fmt.Errorf("/healthz = %d %q, want 503 naming the phase", code, body)
+		}
+		return nil
+	})
+}
