@@ -13,6 +13,7 @@ import (
 	"github.com/fedist/fedist/regions"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nuid"
 )
 
 // ErrNotReady is returned when the server does not accept connections in time.
@@ -20,9 +21,10 @@ var ErrNotReady = errors.New("nats-server did not become ready")
 
 // Broker is one running embedded nats-server.
 type Broker struct {
-	cfg  Config
-	opts *server.Options
-	srv  *server.Server
+	cfg      Config
+	internal string // password of the internal user
+	opts     *server.Options
+	srv      *server.Server
 
 	closeOnce sync.Once
 }
@@ -35,6 +37,18 @@ func Start(cfg Config) (*Broker, error) {
 	opts, err := serverOptions(&cfg)
 	if err != nil {
 		return nil, err
+	}
+	internal := ""
+	if cfg.AppSubscribe != nil {
+		internal = nuid.Next()
+		opts.Users = []*server.User{
+			{Username: internalUser, Password: internal},
+			{Username: AppUser, Permissions: &server.Permissions{
+				Subscribe: &server.SubjectPermission{Allow: cfg.AppSubscribe},
+				Publish:   &server.SubjectPermission{Allow: []string{">"}, Deny: cfg.AppPublishDeny},
+			}},
+		}
+		opts.NoAuthUser = AppUser
 	}
 	srv, err := server.NewServer(opts)
 	if err != nil {
@@ -56,7 +70,7 @@ func Start(cfg Config) (*Broker, error) {
 		srv.Shutdown()
 		return nil, fmt.Errorf("broker %s: %w: %s", opts.ServerName, ErrNotReady, fatal)
 	}
-	return &Broker{cfg: cfg, opts: opts, srv: srv}, nil
+	return &Broker{cfg: cfg, internal: internal, opts: opts, srv: srv}, nil
 }
 
 func serverOptions(c *Config) (*server.Options, error) {
@@ -78,6 +92,9 @@ func serverOptions(c *Config) (*server.Options, error) {
 		compression = server.CompressionOpts{Mode: server.CompressionS2Auto}
 	}
 	if c.LeafPort != 0 {
+		if c.LeafToken != "" {
+			o.LeafNode.Username, o.LeafNode.Password = LeafUser, c.LeafToken
+		}
 		o.LeafNode.Host = c.LeafHost
 		o.LeafNode.Port = c.LeafPort
 		o.LeafNode.Compression = compression
@@ -95,6 +112,9 @@ func serverOptions(c *Config) (*server.Options, error) {
 			u, err := parseURL(s, "nats-leaf")
 			if err != nil {
 				return nil, fmt.Errorf("%w: parent URL: %v", ErrConfig, err)
+			}
+			if c.LeafToken != "" && u.User == nil {
+				u.User = url.UserPassword(LeafUser, c.LeafToken)
 			}
 			remote.URLs = append(remote.URLs, u)
 		}
@@ -158,6 +178,9 @@ func hostPort(host string, port int) string {
 // Connect opens an in-process client connection, which costs no socket.
 func (b *Broker) Connect(name string, opts ...nats.Option) (*nats.Conn, error) {
 	opts = append([]nats.Option{nats.Name(name), nats.InProcessServer(b.srv), nats.MaxReconnects(-1)}, opts...)
+	if b.internal != "" {
+		opts = append(opts, nats.UserInfo(internalUser, b.internal))
+	}
 	return nats.Connect("", opts...)
 }
 

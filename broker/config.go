@@ -46,6 +46,16 @@ type Config struct {
 	ClusterPort int
 	Routes      []string
 
+	// AppSubscribe, when non-nil, turns on client permissions: a client that connects without
+	// credentials becomes the user AppUser, which may subscribe only to these subjects and may
+	// publish to anything but AppPublishDeny. FeDist's own connections use an internal user with a
+	// per-process random password. nil leaves the client port open (no users).
+	AppSubscribe   []string
+	AppPublishDeny []string
+	// LeafToken is the password every leafnode link of the federation presents (user LeafUser).
+	// Leafnodes must authenticate apart from clients, or they would get the app user's permissions.
+	LeafToken string
+
 	// StoreDir is where JetStream keeps its files. Required.
 	StoreDir string
 	// MaxMemory and MaxStore cap JetStream's memory and file usage, in bytes.
@@ -70,6 +80,7 @@ func DefaultConfig(r regions.RegionID, node, storeDir string) Config {
 		LeafReconnect:   time.Second, // nats-server's default; a restarted parent is found within ~1 s
 		LeafDialTimeout: 2 * time.Second,
 		StoreDir:        storeDir,
+		LeafToken:       DevLeafToken,
 		MaxMemory:       64 << 20, // registry mirror and ID blocks are tiny; leave room for applications
 		MaxStore:        1 << 30,
 		Log:             zerolog.Nop(),
@@ -100,6 +111,9 @@ func (c *Config) Validate() error {
 		if p.port < -1 || p.port > 65535 {
 			return bad("%s port %d out of range (-1 = any free port)", p.name, p.port)
 		}
+	}
+	if c.AppSubscribe != nil && c.LeafToken == "" {
+		return bad("client permissions need a leaf token, so that leafnode links do not authenticate as the app user")
 	}
 	if c.ClientPort == 0 {
 		return bad("client port 0: the client listener cannot be disabled (use -1 for any free port)")
@@ -134,6 +148,16 @@ func parseURL(s, scheme string) (*url.URL, error) {
 	}
 	return u, nil
 }
+
+// Users of the embedded server.
+const (
+	AppUser      = "app"         // clients without credentials, when permissions are on
+	LeafUser     = "fedist-leaf" // leafnode links between regions
+	internalUser = "fedist"      // the node's own connections
+	// DevLeafToken is the default leaf password. Set your own (-leaf-token) on every node of a
+	// federation that is reachable by anyone else.
+	DevLeafToken = "fedist-dev"
+)
 
 // Domain returns the JetStream domain of region r. Every node of a region shares it.
 func Domain(r regions.RegionID) string { return "fd-" + r.String() }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/fedist/fedist/broker"
+	"github.com/fedist/fedist/overlay"
 	"github.com/fedist/fedist/regions"
 	"github.com/rs/zerolog"
 )
@@ -19,6 +20,12 @@ type Config struct {
 	// Parent is the parent region's ID. 0 means "learn it from the leafnode link": the parent's
 	// server name carries its region. A node with no Broker.ParentURLs is a root node.
 	Parent regions.RegionID
+
+	// Overlay tunes the routing of application traffic.
+	Overlay overlay.Config
+	// OpenClients turns client permissions off: any client may then subscribe to any region's
+	// subjects. By default a client of region R may subscribe only to fd.R.> and its inboxes.
+	OpenClients bool
 
 	// Replicas is the JetStream replica count of the region's buckets. Use 3 in a region of three
 	// or more nodes; with one or two nodes keep 1 (a two-node JetStream cluster has no quorum when
@@ -53,6 +60,7 @@ func DefaultConfig(b broker.Config, name string, parent regions.RegionID) Config
 		Name:         name,
 		Parent:       parent,
 		Replicas:     1,
+		Overlay:      overlay.DefaultConfig(),
 		PollEvery:    250 * time.Millisecond, // a killed child shows up as down within ~0.3 s at its parent
 		ReportEvery:  2 * time.Second,        // refresh for reports lost while the root was away
 		ReportTTL:    7 * time.Second,        // three refreshes plus slack
@@ -80,6 +88,9 @@ var ErrConfig = errors.New("node config")
 // Validate checks the config.
 func (c *Config) Validate() error {
 	if err := c.Broker.Validate(); err != nil {
+		return err
+	}
+	if err := c.Overlay.Validate(); err != nil {
 		return err
 	}
 	if c.Name == "" {

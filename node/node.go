@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/fedist/fedist/broker"
+	"github.com/fedist/fedist/overlay"
 	"github.com/fedist/fedist/regions"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -22,6 +23,7 @@ type Node struct {
 	b    *broker.Broker
 	nc   *nats.Conn
 	js   jetstream.JetStream // this region's own domain
+	ov   *overlay.Overlay
 	view *View
 
 	ctx    context.Context
@@ -45,7 +47,13 @@ func Start(cfg Config) (*Node, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	b, err := broker.Start(cfg.Broker)
+	bcfg := cfg.Broker
+	bcfg.LeafDeny = append(overlay.LeafDeny(), bcfg.LeafDeny...)
+	if !cfg.OpenClients {
+		bcfg.AppSubscribe = overlay.AppSubscribe(bcfg.Region)
+		bcfg.AppPublishDeny = overlay.AppPublishDeny()
+	}
+	b, err := broker.Start(bcfg)
 	if err != nil {
 		return nil, err
 	}
@@ -60,10 +68,16 @@ func Start(cfg Config) (*Node, error) {
 		_ = b.Shutdown(context.Background())
 		return nil, fmt.Errorf("node %s: jetstream: %w", b.Name(), err)
 	}
+	ov, err := overlay.Start(b.Account(), nc, cfg.Broker.Region, cfg.Overlay, cfg.Log)
+	if err != nil {
+		nc.Close()
+		_ = b.Shutdown(context.Background())
+		return nil, fmt.Errorf("node %s: overlay: %w", b.Name(), err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	n := &Node{
 		cfg: cfg, log: cfg.Log.With().Str("region", cfg.Broker.Region.String()).Str("node", cfg.Broker.Node).Logger(),
-		b: b, nc: nc, js: js, view: newView(), ctx: ctx, cancel: cancel,
+		b: b, nc: nc, js: js, ov: ov, view: newView(), ctx: ctx, cancel: cancel,
 		phase: "starting", ready: make(chan struct{}), failed: make(chan struct{}),
 	}
 	n.log.Info().Str("client", b.ClientURL()).Str("leaf", b.LeafURL()).Str("cluster", b.ClusterURL()).Msg("broker started")
@@ -162,6 +176,9 @@ func (n *Node) Broker() *broker.Broker { return n.b }
 // Conn returns the node's own in-process connection.
 func (n *Node) Conn() *nats.Conn { return n.nc }
 
+// Overlay returns the node's overlay (mappings and lookup egress).
+func (n *Node) Overlay() *overlay.Overlay { return n.ov }
+
 // Region returns this node's region.
 func (n *Node) Region() regions.RegionID { return n.cfg.Broker.Region }
 
@@ -195,6 +212,9 @@ func (n *Node) Shutdown(ctx context.Context) error {
 	n.stopOnce.Do(func() {
 		n.cancel()
 		n.wg.Wait()
+		if oerr := n.ov.Stop(); oerr != nil {
+			n.log.Warn().Err(oerr).Msg("overlay stop")
+		}
 		n.nc.Close()
 		err = n.b.Shutdown(ctx)
 		n.log.Info().Msg("node stopped")
