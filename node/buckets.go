@@ -80,7 +80,7 @@ func (n *Node) openRegistry(parent regions.RegionID) error {
 	n.wg.Add(1)
 	go func() {
 		defer n.wg.Done()
-		n.view.run(n.ctx, w, func(err error) { n.log.Warn().Err(err).Msg("registry watch") })
+		n.view.Run(n.ctx, w, func(err error) { n.log.Warn().Err(err).Msg("registry watch") })
 	}()
 	return nil
 }

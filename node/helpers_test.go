@@ -77,7 +77,7 @@ func checkFor(t *testing.T, total, step time.Duration, fn func() error) {
 	t.Fatalf("condition not met within %v: %v", total, err)
 }
 
-func statusIs(v *View, r regions.RegionID, want regions.Status) error {
+func statusIs(v *regions.View, r regions.RegionID, want regions.Status) error {
 	st, ok := v.Status(r)
 	if !ok {
 		return fmt.Errorf("%s not in view", r)

@@ -32,7 +32,7 @@ func (n *Node) joinParent() error {
 		return err
 	}
 	me := n.Region()
-	return n.view.WaitFor(n.ctx, func(v *View) bool {
+	return n.view.WaitFor(n.ctx, func(v *regions.View) bool {
 		st, ok := v.Status(me)
 		return ok && st == regions.StatusActive
 	})

@@ -24,7 +24,7 @@ type Node struct {
 	nc   *nats.Conn
 	js   jetstream.JetStream // this region's own domain
 	ov   *overlay.Overlay
-	view *View
+	view *regions.View
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -68,7 +68,7 @@ func Start(cfg Config) (*Node, error) {
 		_ = b.Shutdown(context.Background())
 		return nil, fmt.Errorf("node %s: jetstream: %w", b.Name(), err)
 	}
-	ov, err := overlay.Start(b.Account(), nc, cfg.Broker.Region, cfg.Overlay, cfg.Log)
+	ov, err := overlay.Start(b.Account(), nc, cfg.Broker.Region, cfg.Broker.Node, cfg.Overlay, cfg.Log)
 	if err != nil {
 		nc.Close()
 		_ = b.Shutdown(context.Background())
@@ -77,7 +77,7 @@ func Start(cfg Config) (*Node, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	n := &Node{
 		cfg: cfg, log: cfg.Log.With().Str("region", cfg.Broker.Region.String()).Str("node", cfg.Broker.Node).Logger(),
-		b: b, nc: nc, js: js, ov: ov, view: newView(), ctx: ctx, cancel: cancel,
+		b: b, nc: nc, js: js, ov: ov, view: regions.NewView(), ctx: ctx, cancel: cancel,
 		phase: "starting", ready: make(chan struct{}), failed: make(chan struct{}),
 	}
 	n.log.Info().Str("client", b.ClientURL()).Str("leaf", b.LeafURL()).Str("cluster", b.ClusterURL()).Msg("broker started")
@@ -186,7 +186,7 @@ func (n *Node) Region() regions.RegionID { return n.cfg.Broker.Region }
 func (n *Node) Name() string { return n.cfg.Name }
 
 // View returns the node's live copy of the registry (its mirror, or the bucket at the root).
-func (n *Node) View() *View { return n.view }
+func (n *Node) View() *regions.View { return n.view }
 
 // Parent returns the parent region, 0 at the root or before the parent link is first seen.
 func (n *Node) Parent() regions.RegionID {

@@ -17,7 +17,7 @@ func (n *Node) startRoot() error {
 	if err := n.openRegistry(0); err != nil {
 		return err
 	}
-	if err := n.view.WaitFor(n.ctx, (*View).CaughtUp); err != nil {
+	if err := n.view.WaitFor(n.ctx, (*regions.View).CaughtUp); err != nil {
 		return err
 	}
 	me := n.Region()
@@ -50,7 +50,7 @@ func (n *Node) startRoot() error {
 	n.mu.Lock()
 	n.root = svc
 	n.mu.Unlock()
-	return n.view.WaitFor(n.ctx, func(v *View) bool {
+	return n.view.WaitFor(n.ctx, func(v *regions.View) bool {
 		st, ok := v.Status(me)
 		return ok && st == regions.StatusActive
 	})

@@ -52,7 +52,9 @@ type Stats struct {
 
 // Start installs the mappings of region me on acc and starts the lookup egress on nc, a connection
 // to the same server with full permissions.
-func Start(acc *server.Account, nc *nats.Conn, me regions.RegionID, cfg Config, log zerolog.Logger) (*Overlay, error) {
+//
+// node names this node uniquely among the nodes of its region.
+func Start(acc *server.Account, nc *nats.Conn, me regions.RegionID, node string, cfg Config, log zerolog.Logger) (*Overlay, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -61,7 +63,7 @@ func Start(acc *server.Account, nc *nats.Conn, me regions.RegionID, cfg Config, 
 		uninstall(acc, o.mappings)
 		return nil, err
 	}
-	eg, err := startEgress(nc, acc, me, cfg.MaxHops, log)
+	eg, err := startEgress(nc, me, node, cfg.MaxHops, log)
 	if err != nil {
 		uninstall(acc, o.mappings)
 		return nil, err
@@ -85,3 +87,5 @@ func (o *Overlay) Stop() error {
 	uninstall(o.acc, o.mappings)
 	return err
 }
+
+func errorsJoin(errs ...error) error { return errors.Join(errs...) }

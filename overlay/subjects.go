@@ -14,6 +14,10 @@ const (
 	TransitPrefix = "fdt."
 	RelayPrefix   = "fdh."
 	ControlPrefix = "fdc."
+	// ReplyPrefix wraps the reply subject of a lookup that Egress republishes: fdr.<node>.<reply>.
+	// Every node maps fdr.*.> back to the bare reply, so answers skip Egress; only the server's own
+	// "no responders" status, which is addressed to the publisher, reaches Egress.
+	ReplyPrefix = "fdr."
 	// LookupToken is the token after the region that marks a lookup: fd.<r>.get.<kind>.<id>.
 	LookupToken = "get"
 )

@@ -97,7 +97,7 @@ type Watcher struct {
 // ErrWatchClosed is returned by Next after Stop, or when the server ends the watch.
 var ErrWatchClosed = errors.New("registry watch closed")
 
-// Watch starts watching every region key.
+// Watch starts watching every region key. The watch ends when ctx does.
 func (r *Registry) Watch(ctx context.Context) (*Watcher, error) {
 	w, err := r.kv.Watch(ctx, KeyPrefix+"*")
 	if err != nil {

@@ -1,33 +1,32 @@
-package node
+package regions
 
 import (
 	"context"
 	"errors"
 	"sync"
-
-	"github.com/fedist/fedist/regions"
 )
 
 // View is an in-memory copy of a registry bucket, kept current by a watch. Reads never touch the
 // network, so the overlay can consult it per message.
 type View struct {
 	mu       sync.RWMutex // guards entries, revs, caughtUp, changed
-	entries  map[regions.RegionID]*regions.Entry
-	revs     map[regions.RegionID]uint64
+	entries  map[RegionID]*Entry
+	revs     map[RegionID]uint64
 	caughtUp bool
 	changed  chan struct{} // closed and replaced on every change
 }
 
-func newView() *View {
+// NewView returns an empty view; feed it with Run.
+func NewView() *View {
 	return &View{
-		entries: make(map[regions.RegionID]*regions.Entry),
-		revs:    make(map[regions.RegionID]uint64),
+		entries: make(map[RegionID]*Entry),
+		revs:    make(map[RegionID]uint64),
 		changed: make(chan struct{}),
 	}
 }
 
 // Get returns region r's entry (a copy) and its revision in the bucket, or nil.
-func (v *View) Get(r regions.RegionID) (*regions.Entry, uint64) {
+func (v *View) Get(r RegionID) (*Entry, uint64) {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
 	e := v.entries[r]
@@ -38,7 +37,7 @@ func (v *View) Get(r regions.RegionID) (*regions.Entry, uint64) {
 }
 
 // Status returns r's status and whether r is registered.
-func (v *View) Status(r regions.RegionID) (regions.Status, bool) {
+func (v *View) Status(r RegionID) (Status, bool) {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
 	e := v.entries[r]
@@ -49,10 +48,10 @@ func (v *View) Status(r regions.RegionID) (regions.Status, bool) {
 }
 
 // Entries returns copies of every entry.
-func (v *View) Entries() []*regions.Entry {
+func (v *View) Entries() []*Entry {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
-	out := make([]*regions.Entry, 0, len(v.entries))
+	out := make([]*Entry, 0, len(v.entries))
 	for _, e := range v.entries {
 		out = append(out, e.Clone())
 	}
@@ -60,7 +59,7 @@ func (v *View) Entries() []*regions.Entry {
 }
 
 // Tree builds the region tree from the view.
-func (v *View) Tree() (*regions.Tree, error) { return regions.NewTree(v.Entries()) }
+func (v *View) Tree() (*Tree, error) { return NewTree(v.Entries()) }
 
 // Changed returns a channel that is closed at the next change.
 func (v *View) Changed() <-chan struct{} {
@@ -91,7 +90,7 @@ func (v *View) CaughtUp() bool {
 	return v.caughtUp
 }
 
-func (v *View) apply(ev regions.Event) {
+func (v *View) apply(ev Event) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	switch {
@@ -110,8 +109,9 @@ func (v *View) apply(ev regions.Event) {
 	v.changed = make(chan struct{})
 }
 
-// run feeds the view from w until ctx ends or the watch closes.
-func (v *View) run(ctx context.Context, w *regions.Watcher, onErr func(error)) {
+// Run feeds the view from w until ctx ends or the watch closes, then stops w. onErr hears about
+// values that do not decode and about a watch that ends for another reason than ctx.
+func (v *View) Run(ctx context.Context, w *Watcher, onErr func(error)) {
 	defer w.Stop()
 	for {
 		ev, err := w.Next(ctx)

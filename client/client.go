@@ -1,0 +1,226 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/fedist/fedist/broker"
+	"github.com/fedist/fedist/overlay"
+	"github.com/fedist/fedist/regions"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Errors a caller can test with errors.Is.
+var (
+	ErrNotFound      = errors.New("record not found")
+	ErrUnknownRegion = errors.New("region is not in the registry")
+	ErrRegionDown    = errors.New("region is down")
+	ErrNoResponder   = errors.New("no responder in the region")
+	ErrHopLimit      = errors.New("message dropped at the hop limit")
+	ErrRemote        = errors.New("responder failed")
+	ErrNotFedist     = errors.New("server is not a FeDist region node")
+	ErrOtherRegion   = errors.New("subscriptions are limited to the client's own region")
+)
+
+// Client is a connection to one region.
+type Client struct {
+	nc     *nats.Conn
+	js     jetstream.JetStream
+	region regions.RegionID
+	view   *regions.View
+	mux    *mux
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // owns the registry watch
+
+	idsOnce sync.Once
+	ids     *regions.Generator
+	idsErr  error
+
+	closeOnce sync.Once
+}
+
+// Connect connects to a region's node(s); urls is a comma-separated list, as for nats.Connect. It
+// returns once the client knows its region and holds a copy of the registry.
+func Connect(ctx context.Context, urls string, opts ...nats.Option) (*Client, error) {
+	opts = append([]nats.Option{nats.MaxReconnects(-1), nats.ReconnectWait(250 * time.Millisecond)}, opts...)
+	nc, err := nats.Connect(urls, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("connect %s: %w", urls, err)
+	}
+	r, _, ok := broker.ParseServerName(nc.ConnectedServerName())
+	if !ok {
+		nc.Close()
+		return nil, fmt.Errorf("connect %s: server %q: %w", urls, nc.ConnectedServerName(), ErrNotFedist)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
+	reg, err := regions.OpenRegistry(ctx, js)
+	if err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("connect %s: %w (has region %s joined yet?)", urls, err, r)
+	}
+	cctx, cancel := context.WithCancel(context.Background())
+	c := &Client{nc: nc, js: js, region: r, view: regions.NewView(), mux: newMux(nc), ctx: cctx, cancel: cancel}
+	w, err := reg.Watch(cctx) // the watch lives as long as the client, not as long as Connect
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		c.view.Run(cctx, w, func(error) {})
+	}()
+	if err := c.view.WaitFor(ctx, (*regions.View).CaughtUp); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("connect %s: reading the registry: %w", urls, err)
+	}
+	return c, nil
+}
+
+// Region returns the client's own region.
+func (c *Client) Region() regions.RegionID { return c.region }
+
+// Conn returns the underlying NATS connection.
+func (c *Client) Conn() *nats.Conn { return c.nc }
+
+// Registry returns the client's live copy of the registry.
+func (c *Client) Registry() *regions.View { return c.view }
+
+// Close drains nothing and closes the connection; it is idempotent.
+func (c *Client) Close() {
+	c.closeOnce.Do(func() {
+		c.cancel()
+		c.wg.Wait()
+		c.nc.Close()
+	})
+}
+
+// reachable reports, from the local registry copy, why region r cannot answer, or nil.
+func (c *Client) reachable(r regions.RegionID) error {
+	st, ok := c.view.Status(r)
+	switch {
+	case !ok:
+		return fmt.Errorf("region %s: %w", r, ErrUnknownRegion)
+	case st == regions.StatusDown:
+		return fmt.Errorf("region %s: %w", r, ErrRegionDown)
+	}
+	return nil
+}
+
+// Publish sends data to subject, which must be a region subject fd.<rrrr>.…; it reaches every
+// subscriber of that region once. Publishing to an unknown or down region is not an error: NATS
+// publishes are fire-and-forget, and a down region may be back by the time the message arrives.
+func (c *Client) Publish(subject string, data []byte) error {
+	if err := overlay.CheckPublish(subject); err != nil {
+		return err
+	}
+	return c.nc.Publish(subject, data)
+}
+
+// Subscribe subscribes to a subject of the client's own region. queue may be empty.
+func (c *Client) Subscribe(subject, queue string, h nats.MsgHandler) (*nats.Subscription, error) {
+	r, _, err := overlay.ParseSubject(subject)
+	if err != nil {
+		return nil, err
+	}
+	if r != c.region {
+		return nil, fmt.Errorf("subscribe %s from region %s: %w", subject, c.region, ErrOtherRegion)
+	}
+	if queue != "" {
+		return c.nc.QueueSubscribe(subject, queue, h)
+	}
+	return c.nc.Subscribe(subject, h)
+}
+
+// Request sends a request to a region subject and waits for the reply or ctx. A reply with a failure
+// status becomes the matching error.
+func (c *Client) Request(ctx context.Context, subject string, data []byte) (*nats.Msg, error) {
+	if err := overlay.CheckPublish(subject); err != nil {
+		return nil, err
+	}
+	r, _, _ := overlay.ParseSubject(subject)
+	if err := c.reachable(r); err != nil {
+		return nil, err
+	}
+	m, err := c.mux.request(ctx, &nats.Msg{Subject: subject, Data: data})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", subject, err)
+	}
+	if st := overlay.ReplyStatus(m); st == overlay.StatusNoResponder {
+		// The registry may have learnt meanwhile that the region is gone; that is the better answer.
+		if rerr := c.reachable(r); rerr != nil {
+			return nil, rerr
+		}
+	}
+	return m, statusErr(subject, m)
+}
+
+func statusErr(subject string, m *nats.Msg) error {
+	switch overlay.ReplyStatus(m) {
+	case overlay.StatusOK:
+		return nil
+	case overlay.StatusNotFound:
+		return fmt.Errorf("%s: %w", subject, ErrNotFound)
+	case overlay.StatusNoResponder:
+		return fmt.Errorf("%s: %w", subject, ErrNoResponder)
+	case overlay.StatusUnknownRegion:
+		return fmt.Errorf("%s: %w", subject, ErrUnknownRegion)
+	case overlay.StatusRegionDown:
+		return fmt.Errorf("%s: %w", subject, ErrRegionDown)
+	case overlay.StatusHopLimit:
+		return fmt.Errorf("%s: %w", subject, ErrHopLimit)
+	default:
+		return fmt.Errorf("%s: %w: %s", subject, ErrRemote, m.Header.Get(overlay.HeaderError))
+	}
+}
+
+// Lookup fetches record id of the given kind from its home region.
+func (c *Client) Lookup(ctx context.Context, kind string, id regions.ID) ([]byte, error) {
+	if err := overlay.CheckKind(kind); err != nil {
+		return nil, err
+	}
+	if !id.Valid() {
+		return nil, fmt.Errorf("lookup %s: %w", id, regions.ErrBadID)
+	}
+	m, err := c.Request(ctx, overlay.LookupSubject(kind, id), nil)
+	if err != nil {
+		return nil, err
+	}
+	return m.Data, nil
+}
+
+// NewID hands out a record ID of the client's region. Each client claims its own blocks from the
+// region's counter, so IDs never repeat across clients and nodes.
+func (c *Client) NewID(ctx context.Context) (regions.ID, error) {
+	c.idsOnce.Do(func() {
+		kv, err := c.js.KeyValue(ctx, regions.IDBucket)
+		if err != nil {
+			c.idsErr = fmt.Errorf("ID bucket of region %s: %w", c.region, err)
+			return
+		}
+		c.ids, c.idsErr = regions.NewGenerator(ctx, kv, c.region, regions.DefaultGeneratorConfig())
+	})
+	if c.idsErr != nil {
+		return 0, c.idsErr
+	}
+	return c.ids.Next(ctx)
+}
+
+// WatchRegistry watches the registry: every current entry, a CaughtUp event, then each change.
+func (c *Client) WatchRegistry(ctx context.Context) (*regions.Watcher, error) {
+	reg, err := regions.OpenRegistry(ctx, c.js)
+	if err != nil {
+		return nil, err
+	}
+	return reg.Watch(ctx)
+}

@@ -1,0 +1,10 @@
+// Package client is the Go API an application uses to talk to its FeDist region: publish to any
+// region, request and look records up by ID anywhere, subscribe and serve in its own region, hand out
+// record IDs, and watch the region registry.
+//
+// A Client is a nats.go connection to one region's nodes plus a live copy of the registry. It learns
+// its region from the server it connects to. Lookups fail fast and precisely: ErrUnknownRegion and
+// ErrRegionDown come from the local registry copy without a round trip; ErrNoResponder and
+// ErrNotFound come from the reply-status convention in package overlay, which plain NATS clients can
+// read too. The client never routes anything itself: the region's node does.
+package client

@@ -1,0 +1,196 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fedist/fedist/overlay"
+	"github.com/fedist/fedist/regions"
+	"github.com/nats-io/nats.go"
+)
+
+// users is a tiny store in region B: seq 1..3 exist.
+func users(_ context.Context, id regions.ID) ([]byte, error) {
+	if id.Seq() > 3 {
+		return nil, ErrNotFound
+	}
+	return fmt.Appendf(nil, "user-%d", id.Seq()), nil
+}
+
+func TestLookupsFromEveryRegion(t *testing.T) {
+	f := startTree(t)
+	srv := f.connect(t, bID)
+	if _, err := srv.Serve("users", users); err != nil {
+		t.Fatal(err)
+	}
+	waitInterest(t, f, overlay.LookupSubject("users", bID.FirstID()))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, r := range []regions.RegionID{a1ID, aID, rootID, bID} {
+		c := f.connect(t, r)
+		got, err := c.Lookup(ctx, "users", regions.NewID(bID, 2))
+		if err != nil || string(got) != "user-2" {
+			t.Fatalf("lookup from %s: %q, %v", r, got, err)
+		}
+		_, err = c.Lookup(ctx, "users", regions.NewID(bID, 99))
+		if !errors.Is(err, ErrNotFound) {
+			t.Fatalf("lookup of a missing record from %s: %v, want ErrNotFound", r, err)
+		}
+	}
+	// And back: B looks up a record served in A1.
+	a1 := f.connect(t, a1ID)
+	if _, err := a1.Serve("users", users); err != nil {
+		t.Fatal(err)
+	}
+	waitInterest(t, f, overlay.LookupSubject("users", a1ID.FirstID()))
+	got, err := f.connect(t, bID).Lookup(ctx, "users", regions.NewID(a1ID, 1))
+	if err != nil || string(got) != "user-1" {
+		t.Fatalf("lookup B→A1: %q, %v", got, err)
+	}
+}
+
+// TestFastFailures checks each failure the contract promises, through the client API and through a
+// plain nats.go connection, which must see "no responders".
+func TestFastFailures(t *testing.T) {
+	f := startTree(t)
+	c := f.connect(t, a1ID)
+	waitInterest(t, f, overlay.LookupSubject("users", bID.FirstID()))
+	plain, err := nats.Connect(f.nodes[a1ID].Broker().ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plain.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+
+	cases := []struct {
+		name  string
+		id    regions.ID
+		want  error
+		setup func()
+	}{
+		{"unknown region", regions.NewID(0x0bad, 1), ErrUnknownRegion, nil},
+		{"active region, no responder", regions.NewID(bID, 1), ErrNoResponder, nil},
+		{"down region", regions.NewID(bID, 1), ErrRegionDown, func() {
+			if err := f.nodes[bID].Shutdown(ctx); err != nil {
+				t.Fatal(err)
+			}
+			checkFor(t, 10*time.Second, 10*time.Millisecond, func() error {
+				if st, _ := c.Registry().Status(bID); st != regions.StatusDown {
+					return fmt.Errorf("B is %q in A1's client", st)
+				}
+				return nil
+			})
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.setup != nil {
+				tc.setup()
+			}
+			start := time.Now()
+			_, err := c.Lookup(ctx, "users", tc.id)
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("client: %v, want %v", err, tc.want)
+			}
+			t.Logf("client: %v after %v", err, time.Since(start))
+			start = time.Now()
+			_, err = plain.RequestWithContext(ctx, overlay.LookupSubject("users", tc.id), nil)
+			if !errors.Is(err, nats.ErrNoResponders) {
+				t.Fatalf("plain nats: %v, want no responders", err)
+			}
+			t.Logf("plain nats: %v after %v", err, time.Since(start))
+		})
+	}
+}
+
+func TestPermissions(t *testing.T) {
+	f := startTree(t)
+	errs := make(chan error, 4)
+	nc, err := nats.Connect(f.nodes[a1ID].Broker().ClientURL(),
+		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) { errs <- err }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	// Another region's subjects, and wildcards that would cover them, are refused.
+	for _, subj := range []string{"fd.00b0.>", "fd.*.events", ">"} {
+		if _, err := nc.SubscribeSync(subj); err != nil {
+			t.Fatal(err)
+		}
+		if err := nc.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case err := <-errs:
+			if !errors.Is(err, nats.ErrPermissionViolation) || !strings.Contains(err.Error(), subj) {
+				t.Fatalf("subscribe %s: %v, want a permissions violation", subj, err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("subscribe %s on A1 was not refused", subj)
+		}
+	}
+	// Its own region's subjects are fine, and so is publishing anywhere.
+	if _, err := nc.SubscribeSync("fd.00a1.>"); err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.Publish("fd.00b0.events", []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-errs:
+		t.Fatalf("allowed operations raised %v", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	// The client API refuses before asking the server.
+	c := f.connect(t, a1ID)
+	if _, err := c.Subscribe("fd.00b0.events", "", func(*nats.Msg) {}); !errors.Is(err, ErrOtherRegion) {
+		t.Fatalf("client subscribe to another region: %v", err)
+	}
+}
+
+func TestHopLimit(t *testing.T) {
+	f := startTree(t)
+	b := f.nodes[bID]
+	srv := f.connect(t, bID)
+	if _, err := srv.Serve("users", users); err != nil {
+		t.Fatal(err)
+	}
+	waitInterest(t, f, overlay.LookupSubject("users", bID.FirstID()))
+	// The node's own connection may publish transit subjects; forge an exhausted hop count.
+	m := nats.NewMsg("fdt." + overlay.LookupSubject("users", regions.NewID(bID, 1))[len("fd."):])
+	m.Header.Set(overlay.HeaderHops, "4")
+	// A raw inbox, since nats.go's Request reads any 503 status as "no responders".
+	nc := f.nodes[aID].Conn()
+	inbox := nc.NewInbox()
+	replies := make(chan *nats.Msg, 1)
+	if _, err := nc.Subscribe(inbox, func(m *nats.Msg) { replies <- m }); err != nil {
+		t.Fatal(err)
+	}
+	m.Reply = inbox
+	if err := nc.PublishMsg(m); err != nil {
+		t.Fatal(err)
+	}
+	var reply *nats.Msg
+	select {
+	case reply = <-replies:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no reply to a message at the hop limit")
+	}
+	if st := overlay.ReplyStatus(reply); st != overlay.StatusHopLimit {
+		t.Fatalf("status %q, want %q", st, overlay.StatusHopLimit)
+	}
+	if got := b.Overlay().Stats().HopDrops; got != 1 {
+		t.Fatalf("hop drops counted %d, want 1", got)
+	}
+	if got := b.Overlay().Stats().Forwarded; got != 0 {
+		t.Fatalf("dropped message was forwarded (%d)", got)
+	}
+}

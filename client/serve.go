@@ -1,0 +1,55 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/fedist/fedist/overlay"
+	"github.com/fedist/fedist/regions"
+	"github.com/nats-io/nats.go"
+)
+
+// Handler answers a lookup of one record. Return ErrNotFound (or an error wrapping it) when the
+// record does not exist; any other error is sent to the caller as a failure with its text.
+type Handler func(ctx context.Context, id regions.ID) ([]byte, error)
+
+// ServeQueue is the queue group of Serve: the servers of one kind in a region share the load.
+func ServeQueue(kind string) string { return "fd-serve-" + kind }
+
+// Serve answers lookups of kind for records of the client's region, as a member of a queue group.
+// Handlers run one at a time per Serve call, in nats.go's delivery goroutine.
+func (c *Client) Serve(kind string, h Handler) (*nats.Subscription, error) {
+	if err := overlay.CheckKind(kind); err != nil {
+		return nil, err
+	}
+	subject := overlay.ServeSubject(c.region, kind)
+	sub, err := c.nc.QueueSubscribe(subject, ServeQueue(kind), func(m *nats.Msg) {
+		_, id, err := overlay.ParseLookup(m.Subject)
+		if err != nil {
+			c.respond(m, overlay.StatusReply(m.Reply, overlay.StatusError, err.Error()))
+			return
+		}
+		data, err := h(c.ctx, id)
+		switch {
+		case errors.Is(err, ErrNotFound):
+			c.respond(m, overlay.StatusReply(m.Reply, overlay.StatusNotFound, fmt.Sprintf("%s %s", kind, id)))
+		case err != nil:
+			c.respond(m, overlay.StatusReply(m.Reply, overlay.StatusError, err.Error()))
+		default:
+			c.respond(m, &nats.Msg{Subject: m.Reply, Data: data})
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	// Once Serve returns, the server knows the responder: lookups that follow will find it.
+	return sub, c.nc.Flush()
+}
+
+func (c *Client) respond(m *nats.Msg, reply *nats.Msg) {
+	if m.Reply == "" {
+		return
+	}
+	_ = c.nc.PublishMsg(reply)
+}
