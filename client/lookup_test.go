@@ -58,7 +58,6 @@ func TestLookupsFromEveryRegion(t *testing.T) {
 func TestFastFailures(t *testing.T) {
 	f := startTree(t)
 	c := f.connect(t, a1ID)
-	waitInterest(t, f, overlay.LookupSubject("users", bID.FirstID()))
 	plain, err := nats.Connect(f.nodes[a1ID].Broker().ClientURL())
 	if err != nil {
 		t.Fatal(err)
@@ -156,41 +155,46 @@ func TestPermissions(t *testing.T) {
 	}
 }
 
-func TestHopLimit(t *testing.T) {
+// TestRelayAndHopLimit sends a lookup through B's relay endpoint, then one that has used up its
+// hops, which the relay drops and counts.
+func TestRelayAndHopLimit(t *testing.T) {
 	f := startTree(t)
 	b := f.nodes[bID]
-	srv := f.connect(t, bID)
+	srv := f.connect(t, a1ID)
 	if _, err := srv.Serve("users", users); err != nil {
 		t.Fatal(err)
 	}
-	waitInterest(t, f, overlay.LookupSubject("users", bID.FirstID()))
-	// The node's own connection may publish transit subjects; forge an exhausted hop count.
-	m := nats.NewMsg("fdt." + overlay.LookupSubject("users", regions.NewID(bID, 1))[len("fd."):])
+	waitInterest(t, f, overlay.LookupSubject("users", a1ID.FirstID()))
+	// B's relay carries a lookup for A1 from B into the tree and brings the answer back.
+	via, err := overlay.RelaySubject(bID, overlay.LookupSubject("users", regions.NewID(a1ID, 2)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := f.connect(t, bID)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	reply, err := c.mux.request(ctx, &nats.Msg{Subject: via})
+	if err != nil || string(reply.Data) != "user-2" {
+		t.Fatalf("relayed lookup: %v %v", reply, err)
+	}
+	// Through the relay, a lookup nobody serves fails fast with a status, not a timeout.
+	none, _ := overlay.RelaySubject(bID, overlay.LookupSubject("nothing", regions.NewID(a1ID, 2)))
+	reply, err = c.mux.request(ctx, &nats.Msg{Subject: none})
+	if err != nil || overlay.ReplyStatus(reply) != overlay.StatusNoResponder {
+		t.Fatalf("relayed lookup without responder: %v %v", reply, err)
+	}
+	// A message that has crossed MaxHops relays is dropped and counted.
+	m := nats.NewMsg(via)
 	m.Header.Set(overlay.HeaderHops, "4")
-	// A raw inbox, since nats.go's Request reads any 503 status as "no responders".
-	nc := f.nodes[aID].Conn()
-	inbox := nc.NewInbox()
-	replies := make(chan *nats.Msg, 1)
-	if _, err := nc.Subscribe(inbox, func(m *nats.Msg) { replies <- m }); err != nil {
+	reply, err = c.mux.request(ctx, m)
+	if err != nil {
 		t.Fatal(err)
-	}
-	m.Reply = inbox
-	if err := nc.PublishMsg(m); err != nil {
-		t.Fatal(err)
-	}
-	var reply *nats.Msg
-	select {
-	case reply = <-replies:
-	case <-time.After(5 * time.Second):
-		t.Fatal("no reply to a message at the hop limit")
 	}
 	if st := overlay.ReplyStatus(reply); st != overlay.StatusHopLimit {
 		t.Fatalf("status %q, want %q", st, overlay.StatusHopLimit)
 	}
-	if got := b.Overlay().Stats().HopDrops; got != 1 {
-		t.Fatalf("hop drops counted %d, want 1", got)
-	}
-	if got := b.Overlay().Stats().Forwarded; got != 0 {
-		t.Fatalf("dropped message was forwarded (%d)", got)
+	st := b.Overlay().Stats()
+	if st.HopDrops != 1 || st.Relayed != 2 || st.NoResponder != 1 {
+		t.Fatalf("relay stats %+v, want 2 relayed, 1 no-responder, 1 hop drop", st)
 	}
 }

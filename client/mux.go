@@ -25,7 +25,10 @@ type mux struct {
 }
 
 func newMux(nc *nats.Conn) *mux {
-	return &mux{nc: nc, prefix: nc.NewRespInbox()[:len(nats.InboxPrefix)+22+1], pending: map[string]chan *nats.Msg{}}
+	// A prefix of its own: the server sends its "no responders" status only to the first of the
+	// connection's subscriptions that matches the reply, so sharing nats.go's response inbox would
+	// hand that status to nats.go, which drops it.
+	return &mux{nc: nc, prefix: nc.NewInbox() + ".", pending: map[string]chan *nats.Msg{}}
 }
 
 func (m *mux) start() error {

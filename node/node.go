@@ -68,7 +68,7 @@ func Start(cfg Config) (*Node, error) {
 		_ = b.Shutdown(context.Background())
 		return nil, fmt.Errorf("node %s: jetstream: %w", b.Name(), err)
 	}
-	ov, err := overlay.Start(b.Account(), nc, cfg.Broker.Region, cfg.Broker.Node, cfg.Overlay, cfg.Log)
+	ov, err := overlay.Start(nc, cfg.Broker.Region, cfg.Broker.Node, cfg.Overlay, cfg.Log)
 	if err != nil {
 		nc.Close()
 		_ = b.Shutdown(context.Background())

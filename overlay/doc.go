@@ -1,27 +1,28 @@
-// Package overlay carries application traffic between regions: the subject namespaces, the ingress
-// and egress subject mappings that route it over the region tree, the lookup egress that answers
-// "no responder" fast, hop limits, and the reply-status convention.
+// Package overlay carries application traffic between regions: the subject namespaces, the relay
+// endpoint that shortcuts will use, hop limits, the reply-status convention, and the client
+// permissions that keep each region's subjects to itself.
 //
 // Namespaces (r is a region's 4-hex ID):
 //
-//	fd.<r>.…                 public; what applications publish and subscribe to. Never crosses a
-//	                         leafnode link (denied on the child side of every link).
-//	fd.<r>.get.<kind>.<id>   a lookup of record <id> (16 hex) of type <kind>, answered in region r.
-//	fdt.<r>.…                transit; crosses leafnode links and is pulled toward region r by the
-//	                         interest that r's egress mapping advertises.
-//	fdh.<via>.<r>.…          relay; node-local, reserved for shortcut overrides (cost engine).
-//	fdc.…                    FeDist control (joins, link reports); internal users only.
+//	fd.<r>.…                public; what applications publish and subscribe to. On the tree it is
+//	                        routed by plain NATS interest: a subscription in region r makes its
+//	                        subject known up and down the leafnode tree, and NATS forwards each
+//	                        message once along the unique tree path, keeping queue-group and
+//	                        no-responder semantics. No subject mapping is involved.
+//	fd.<r>.get.<kind>.<id>  a lookup of record <id> (16 hex) of type <kind>, answered in region r.
+//	fdh.<via>.<d>.…         relay: handed to region via's relay, which republishes it as fd.<d>.…
+//	                        from there, once, with the hop count raised. Node-local (never crosses
+//	                        a leafnode link); shortcut connections publish into it.
+//	fdr.<node>.…            replies wrapped by a relay, so it can turn "no responders" into a status.
+//	fdc.…                   FeDist control (joins, link reports); internal users only.
 //
-// Every node installs the same four mappings, in this order, after JetStream's own: own region
-// identity, lookup-egress identity, egress fdt.<me>.> → fd.<me>.>, and the catch-all ingress
-// fd.*.> → fdt.<r>.>. So a message published anywhere takes exactly one path: mapped to transit at
-// the publisher's node, carried by NATS interest over the tree, mapped back to public at the
-// destination. The count is constant whatever the number of regions.
-//
-// Lookups do not use the egress mapping: an in-process component (Egress) takes fdt.<me>.get.>,
-// checks the hop limit, and republishes to fd.<me>.get.… only when a local responder exists;
-// otherwise it answers at once with a 503 status, so every NATS client fails fast. It never
-// rewrites reply subjects, so the answer travels straight back to the requester.
+// ARCHITECTURE.md proposed making fd.> node-local and routing over a transit namespace with subject
+// mappings. Measured here, that design breaks in regions of several nodes: a parent sends transit to
+// every child node that advertises the egress mapping, and each node hands the mapped message to its
+// own member of every queue group (a two-node region delivered 6,000 copies of 3,000 messages to one
+// queue group); installing the egress mapping on one node only starves the subscribers of the other
+// nodes (0 of 3,000), because nats-server never forwards hub-originated leafnode messages over cluster
+// routes. Plain interest routing has neither problem and costs nothing over plain NATS.
 //
 // The overlay does not measure links or choose shortcuts; that is the cost engine's job.
 package overlay

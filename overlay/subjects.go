@@ -11,12 +11,9 @@ import (
 // Namespace prefixes.
 const (
 	PublicPrefix  = "fd."
-	TransitPrefix = "fdt."
 	RelayPrefix   = "fdh."
 	ControlPrefix = "fdc."
-	// ReplyPrefix wraps the reply subject of a lookup that Egress republishes: fdr.<node>.<reply>.
-	// Every node maps fdr.*.> back to the bare reply, so answers skip Egress; only the server's own
-	// "no responders" status, which is addressed to the publisher, reaches Egress.
+	// ReplyPrefix wraps the reply subject of a request a relay republishes: fdr.<node>.<reply>.
 	ReplyPrefix = "fdr."
 	// LookupToken is the token after the region that marks a lookup: fd.<r>.get.<kind>.<id>.
 	LookupToken = "get"
@@ -37,6 +34,15 @@ func Subject(r regions.RegionID, tokens ...string) string {
 // LookupSubject returns fd.<r>.get.<kind>.<id>, where r is the ID's home region.
 func LookupSubject(kind string, id regions.ID) string {
 	return PublicPrefix + id.Region().String() + "." + LookupToken + "." + kind + "." + id.String()
+}
+
+// RelaySubject returns fdh.<via>.<d>.<rest> for a public subject fd.<d>.<rest>: published on a node
+// of region via, it is carried from there to d.
+func RelaySubject(via regions.RegionID, public string) (string, error) {
+	if _, _, err := ParseSubject(public); err != nil {
+		return "", err
+	}
+	return RelayPrefix + via.String() + "." + public[len(PublicPrefix):], nil
 }
 
 // OwnRegionWildcard returns fd.<r>.>, everything a client of region r may subscribe to.
