@@ -1,0 +1,189 @@
+package client
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"slices"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/fedist/fedist/overlay"
+	"github.com/fedist/fedist/regions"
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+)
+
+// The benchmarks below compare FeDist with plain NATS in the same run, on the same tree
+// (root ← A ← A1, root ← B), both with a JetStream domain on every server:
+//
+//	go test -run '^$' -bench Overlay -benchtime 1x -count 5 ./client/
+//
+// Each run alternates the two systems and reports both figures and their ratio.
+
+// plainTree starts plain nats-servers in the same tree, with JetStream domains, and returns the
+// client URLs of A1 and B.
+func plainTree(b *testing.B) (a1URL, bURL string) {
+	leafPorts := map[*server.Server]int{}
+	start := func(name string, parent *server.Server) *server.Server {
+		o := &server.Options{ServerName: name, Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true,
+			JetStream: true, JetStreamDomain: name, StoreDir: b.TempDir()}
+		o.LeafNode.Host, o.LeafNode.Port = "127.0.0.1", -1
+		o.LeafNode.Compression.Mode = server.CompressionOff
+		if parent != nil {
+			u, _ := url.Parse(fmt.Sprintf("nats-leaf://127.0.0.1:%d", leafPorts[parent]))
+			o.LeafNode.Remotes = []*server.RemoteLeafOpts{{URLs: []*url.URL{u}, Compression: server.CompressionOpts{Mode: server.CompressionOff}}}
+		}
+		s, err := server.NewServer(o)
+		if err != nil {
+			b.Fatal(err)
+		}
+		s.Start()
+		if !s.ReadyForConnections(10 * time.Second) {
+			b.Fatal("plain server not ready")
+		}
+		b.Cleanup(s.Shutdown)
+		leafPorts[s] = o.LeafNode.Port // nats-server writes the chosen port back
+		return s
+	}
+	root := start("root", nil)
+	a := start("a", root)
+	a1 := start("a1", a)
+	bs := start("b", root)
+	checkForB(b, func() bool { return a1.NumLeafNodes() == 1 && root.NumLeafNodes() == 2 && bs.NumLeafNodes() == 1 })
+	return a1.ClientURL(), bs.ClientURL()
+}
+
+func checkForB(b *testing.B, ok func() bool) {
+	deadline := time.Now().Add(10 * time.Second)
+	for !ok() {
+		if time.Now().After(deadline) {
+			b.Fatal("condition not met")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// throughput publishes n messages of size bytes from pub and returns messages per second received by
+// the subscription on sub's connection.
+func throughput(b *testing.B, pub, sub *nats.Conn, subject string, n, size int) float64 {
+	var got atomic.Int64
+	done := make(chan struct{})
+	s, err := sub.Subscribe(subject, func(*nats.Msg) {
+		if got.Add(1) == int64(n) {
+			close(done)
+		}
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Unsubscribe()
+	_ = s.SetPendingLimits(-1, -1)
+	if err := sub.Flush(); err != nil {
+		b.Fatal(err)
+	}
+	waitRoute(b, pub)
+	got.Store(0)
+	payload := make([]byte, size)
+	start := time.Now()
+	for range n {
+		if err := pub.Publish(subject, payload); err != nil {
+			b.Fatal(err)
+		}
+	}
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second):
+		b.Fatalf("received %d of %d", got.Load(), n)
+	}
+	return float64(n) / time.Since(start).Seconds()
+}
+
+// waitRoute waits until a request from pub crosses the tree to B and back; the subscriptions made
+// just before have then reached pub's server too, since interest travels the same links first.
+func waitRoute(b *testing.B, pub *nats.Conn) {
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if _, err := pub.Request(readySubject, nil, 200*time.Millisecond); err == nil {
+			return
+		}
+	}
+	b.Fatal("path never became ready")
+}
+
+const readySubject = "fd.00b0.get.bench.ready"
+
+// rtts does n sequential requests and returns the sorted round-trip times.
+func rtts(b *testing.B, req func() error, n int) []time.Duration {
+	out := make([]time.Duration, 0, n)
+	for range n {
+		start := time.Now()
+		if err := req(); err != nil {
+			b.Fatal(err)
+		}
+		out = append(out, time.Since(start))
+	}
+	slices.Sort(out)
+	return out
+}
+
+func pct(d []time.Duration, p float64) time.Duration { return d[int(float64(len(d)-1)*p)] }
+
+func BenchmarkOverlay(b *testing.B) {
+	const msgs, size, lookups = 200_000, 128, 3000
+	plainA1, plainB := plainTree(b)
+	f := startTree(b)
+
+	conn := func(u string) *nats.Conn {
+		nc, err := nats.Connect(u)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(nc.Close)
+		return nc
+	}
+	pa1, pb := conn(plainA1), conn(plainB)
+	fa1 := f.connect(b, a1ID)
+	fb := f.connect(b, bID)
+	ready := func(nc *nats.Conn) {
+		if _, err := nc.Subscribe(readySubject, func(m *nats.Msg) { _ = m.Respond(nil) }); err != nil {
+			b.Fatal(err)
+		}
+	}
+	// Lookup responders: a plain subscriber in plain B, FeDist's Serve in FeDist's B.
+	if _, err := pb.Subscribe(overlay.ServeSubject(bID, "users"), func(m *nats.Msg) { _ = m.Respond([]byte("user")) }); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := fb.Serve("users", func(context.Context, regions.ID) ([]byte, error) { return []byte("user"), nil }); err != nil {
+		b.Fatal(err)
+	}
+	ready(pb)
+	ready(fb.Conn())
+	waitRoute(b, pa1)
+	waitRoute(b, fa1.Conn())
+	subject := overlay.Subject(bID, "bench", "events")
+	id := regions.NewID(bID, 7)
+	lookupSubject := overlay.LookupSubject("users", id)
+	ctx := context.Background()
+	plainReq := func() error { _, err := pa1.Request(lookupSubject, nil, 5*time.Second); return err }
+	fedReq := func() error { _, err := fa1.Lookup(ctx, "users", id); return err }
+	_ = rtts(b, plainReq, 200) // warm both paths
+	_ = rtts(b, fedReq, 200)
+
+	b.ResetTimer()
+	for range b.N {
+		pt := throughput(b, pa1, pb, subject, msgs, size)
+		ft := throughput(b, fa1.Conn(), fb.Conn(), subject, msgs, size)
+		pr := rtts(b, plainReq, lookups)
+		fr := rtts(b, fedReq, lookups)
+		b.ReportMetric(pt, "nats-msgs/s")
+		b.ReportMetric(ft, "fedist-msgs/s")
+		b.ReportMetric(ft/pt, "throughput-ratio")
+		b.ReportMetric(float64(pct(pr, 0.5).Microseconds()), "nats-p50-µs")
+		b.ReportMetric(float64(pct(fr, 0.5).Microseconds()), "fedist-p50-µs")
+		b.ReportMetric(float64(pct(pr, 0.99).Microseconds()), "nats-p99-µs")
+		b.ReportMetric(float64(pct(fr, 0.99).Microseconds()), "fedist-p99-µs")
+		b.ReportMetric(float64(pct(fr, 0.5))/float64(pct(pr, 0.5)), "lookup-p50-ratio")
+	}
+}
