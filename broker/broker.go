@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"os"
 	"strconv"
 	"sync"
 	"time"
@@ -84,6 +85,8 @@ func serverOptions(c *Config) (*server.Options, error) {
 		JetStreamMaxMemory: c.MaxMemory,
 		JetStreamMaxStore:  c.MaxStore,
 		StoreDir:           c.StoreDir,
+		PingInterval:       c.PingInterval,
+		MaxPingsOut:        c.MaxPingsOut,
 		Debug:              c.Debug,
 		Trace:              c.Trace,
 	}
@@ -148,15 +151,21 @@ func (b *Broker) Name() string { return b.opts.ServerName }
 // Account returns the account that carries FeDist and application traffic.
 func (b *Broker) Account() *server.Account { return b.srv.GlobalAccount() }
 
-// ClientURL returns nats://host:port of the client listener.
-func (b *Broker) ClientURL() string { return b.srv.ClientURL() }
+// ClientURL returns nats://host:port of the client listener, with the advertised host.
+func (b *Broker) ClientURL() string {
+	a, ok := b.srv.Addr().(*net.TCPAddr)
+	if !ok {
+		return b.srv.ClientURL()
+	}
+	return (&url.URL{Scheme: "nats", Host: b.hostPort(b.cfg.ClientHost, a.Port)}).String()
+}
 
 // LeafURL returns nats-leaf://host:port of the leafnode listener, or "" when it is off.
 func (b *Broker) LeafURL() string {
 	if b.cfg.LeafPort == 0 {
 		return ""
 	}
-	return (&url.URL{Scheme: "nats-leaf", Host: hostPort(b.cfg.LeafHost, b.opts.LeafNode.Port)}).String()
+	return (&url.URL{Scheme: "nats-leaf", Host: b.hostPort(b.cfg.LeafHost, b.opts.LeafNode.Port)}).String()
 }
 
 // ClusterURL returns nats-route://host:port of the route listener, or "" when it is off.
@@ -165,12 +174,22 @@ func (b *Broker) ClusterURL() string {
 	if a == nil {
 		return ""
 	}
-	return (&url.URL{Scheme: "nats-route", Host: hostPort(b.cfg.ClusterHost, a.Port)}).String()
+	return (&url.URL{Scheme: "nats-route", Host: b.hostPort(b.cfg.ClusterHost, a.Port)}).String()
 }
 
-func hostPort(host string, port int) string {
-	if host == "" || host == "0.0.0.0" || host == "::" {
-		host = "127.0.0.1"
+// hostPort joins the host others should dial with port: Advertise if set, else the listen host, or
+// this machine's hostname for a wildcard listen address.
+func (b *Broker) hostPort(listen string, port int) string {
+	host := b.cfg.Advertise
+	if host == "" {
+		host = listen
+		if host == "" || host == "0.0.0.0" || host == "::" {
+			if h, err := os.Hostname(); err == nil && h != "" {
+				host = h
+			} else {
+				host = "127.0.0.1"
+			}
+		}
 	}
 	return net.JoinHostPort(host, strconv.Itoa(port))
 }

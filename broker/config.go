@@ -24,6 +24,10 @@ type Config struct {
 	// ClientHost and ClientPort are the listener for applications and the nats CLI.
 	ClientHost string
 	ClientPort int
+	// Advertise is the host other machines reach this node at. It goes into the client and leafnode
+	// URLs the node reports (and so into the registry). Empty means the listen host, or this
+	// machine's hostname when listening on all interfaces.
+	Advertise string
 	// LeafHost and LeafPort are the leafnode listener that child regions join. 0 disables it.
 	LeafHost string
 	LeafPort int
@@ -32,6 +36,10 @@ type Config struct {
 	// LeafDeny lists subjects that never cross the link to the parent, in either direction. It is
 	// enforced on this (spoke) side, the only side where nats-server applies leafnode deny lists.
 	LeafDeny []string
+	// PingInterval and MaxPingsOut bound how long a silently dead link (a partition, not a closed
+	// socket) stays up: it is dropped after about PingInterval × MaxPingsOut.
+	PingInterval time.Duration
+	MaxPingsOut  int
 	// LeafReconnect is the pause between attempts to reach the parent.
 	LeafReconnect time.Duration
 	// LeafDialTimeout bounds one TCP dial to the parent; WAN links need more than the 1 s default.
@@ -77,7 +85,9 @@ func DefaultConfig(r regions.RegionID, node, storeDir string) Config {
 		ClientPort:      -1, // any free port; read it back with ClientURL
 		LeafHost:        "127.0.0.1",
 		LeafPort:        -1,
-		LeafReconnect:   time.Second, // nats-server's default; a restarted parent is found within ~1 s
+		LeafReconnect:   time.Second,     // nats-server's default; a restarted parent is found within ~1 s
+		PingInterval:    2 * time.Second, // nats-server's 2 min default left a partitioned child "active" for ~8 min
+		MaxPingsOut:     3,
 		LeafDialTimeout: 2 * time.Second,
 		StoreDir:        storeDir,
 		LeafToken:       DevLeafToken,

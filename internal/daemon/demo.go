@@ -168,7 +168,9 @@ func (d *Demo) Describe(took time.Duration) string {
 	fmt.Fprintf(&sb, "\nTry (stock nats CLI):\n")
 	fmt.Fprintf(&sb, "  nats --server %s kv watch fedist-registry     # the registry, from us-east's mirror\n", deep)
 	fmt.Fprintf(&sb, "  nats --server %s kv get fedist-registry region.00e1\n", deep)
-	fmt.Fprintf(&sb, "  nats --server %s sub 'demo.>'    and    nats --server %s pub demo.hello hi\n", other, other)
+	fmt.Fprintf(&sb, "  nats --server %s reply 'fd.00e1.get.users.*' alice     # a lookup responder in eu-west\n", other)
+	fmt.Fprintf(&sb, "  nats --server %s req fd.00e1.get.users.00e1000000000001 ''   # ...asked from us-east\n", deep)
+	fmt.Fprintf(&sb, "  nats --server %s sub 'fd.00e1.>'   then   nats --server %s pub fd.00e1.hello hi\n", other, deep)
 	fmt.Fprintf(&sb, "\nPress Ctrl-C to stop.\n")
 	return sb.String()
 }

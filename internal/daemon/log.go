@@ -6,6 +6,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/mattn/go-isatty"
 	"github.com/rs/zerolog"
 )
 
@@ -19,7 +20,9 @@ func NewLogger(w io.Writer, level string, asJSON bool) (zerolog.Logger, error) {
 		w = os.Stderr
 	}
 	if !asJSON {
-		w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.TimeOnly}
+		f, isFile := w.(*os.File)
+		color := isFile && isatty.IsTerminal(f.Fd())
+		w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.TimeOnly, NoColor: !color}
 	}
 	return zerolog.New(w).Level(lvl).With().Timestamp().Logger(), nil
 }

@@ -25,6 +25,8 @@ type Options struct {
 	Name        string `json:"name"`
 	Node        string `json:"node"`
 	Listen      string `json:"listen"`
+	Advertise   string `json:"advertise"`
+	LeafToken   string `json:"leaf-token"`
 	LeafListen  string `json:"leaf-listen"`
 	HTTP        string `json:"http"`
 	Store       string `json:"store"`
@@ -58,6 +60,8 @@ func NewFlagSet(name string, kind Kind, o *Options, configPath *string) *flag.Fl
 	fs.StringVar(&o.Name, "name", o.Name, "region name, e.g. eu-west-1 (the same on every node of the region)")
 	fs.StringVar(&o.Node, "node", o.Node, "node name, unique within the region (default: the region name)")
 	fs.StringVar(&o.Listen, "listen", o.Listen, "client listener host:port (port -1 = any free port)")
+	fs.StringVar(&o.Advertise, "advertise", o.Advertise, "host other machines reach this node at, for the URLs in the registry (default: the listen host, or the hostname for 0.0.0.0)")
+	fs.StringVar(&o.LeafToken, "leaf-token", o.LeafToken, "password of the leafnode links between regions; the same on every node (the default is for development only)")
 	fs.StringVar(&o.LeafListen, "leaf-listen", o.LeafListen, "leafnode listener for child regions, host:port (\"\" = none)")
 	fs.StringVar(&o.HTTP, "http", o.HTTP, "monitoring listener host:port for /healthz and /registry (\"\" = none)")
 	fs.StringVar(&o.Store, "store", o.Store, "JetStream directory (default: ./fedist-data/<id>-<node>)")
@@ -201,6 +205,10 @@ func (o *Options) NodeConfig(kind Kind, log zerolog.Logger) (node.Config, error)
 		return node.Config{}, err
 	}
 	b.Routes = splitList(o.Routes)
+	b.Advertise = o.Advertise
+	if o.LeafToken != "" {
+		b.LeafToken = o.LeafToken
+	}
 	b.Compression = o.Compression
 	if kind == Child {
 		b.ParentURLs = splitList(o.Parent)
