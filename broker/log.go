@@ -16,10 +16,21 @@ type zlog struct {
 }
 
 func (z *zlog) Noticef(format string, v ...any) { z.l.Info().Msgf(format, v...) }
-func (z *zlog) Warnf(format string, v ...any)   { z.l.Warn().Msgf(format, v...) }
-func (z *zlog) Errorf(format string, v ...any)  { z.l.Error().Msgf(format, v...) }
-func (z *zlog) Debugf(format string, v ...any)  { z.l.Debug().Msgf(format, v...) }
-func (z *zlog) Tracef(format string, v ...any)  { z.l.Trace().Msgf(format, v...) }
+func (z *zlog) Warnf(format string, v ...any) {
+	if format == plaintextWarning {
+		// The app user has no password by design (clients connect without credentials and are
+		// assigned it), and the internal user's is random per process; nothing to act on.
+		z.l.Debug().Msg(format)
+		return
+	}
+	z.l.Warn().Msgf(format, v...)
+}
+
+const plaintextWarning = "Plaintext passwords detected, use nkeys or bcrypt"
+
+func (z *zlog) Errorf(format string, v ...any) { z.l.Error().Msgf(format, v...) }
+func (z *zlog) Debugf(format string, v ...any) { z.l.Debug().Msgf(format, v...) }
+func (z *zlog) Tracef(format string, v ...any) { z.l.Trace().Msgf(format, v...) }
 
 func (z *zlog) Fatalf(format string, v ...any) {
 	msg := fmt.Sprintf(format, v...)

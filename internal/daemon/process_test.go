@@ -3,10 +3,10 @@ package daemon
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -71,36 +71,12 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 }
 func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
-func ports(t *testing.T, n int) []int {
-	t.Helper()
-	var ls []net.Listener
-	var out []int
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		ls = append(ls, l)
-		out = append(out, l.Addr().(*net.TCPAddr).Port)
-	}
-	for _, l := range ls {
-		l.Close()
-	}
-	return out
-}
-
-// startProc starts a daemon with the given flags plus fresh listen, leaf-listen and http ports.
+// startProc starts a daemon with the given flags plus any-free-port listeners, and reads the ports it
+// got from its log, so that parallel test packages never race for a port.
 func startProc(t *testing.T, bin, name string, args ...string) *proc {
 	t.Helper()
-	p := ports(t, 3)
-	pr := &proc{name: name, out: &syncBuffer{}, done: make(chan error, 1),
-		nats: fmt.Sprintf("nats://127.0.0.1:%d", p[0]),
-		leaf: fmt.Sprintf("nats-leaf://127.0.0.1:%d", p[1]),
-		http: fmt.Sprintf("http://127.0.0.1:%d", p[2])}
-	args = append(args,
-		"-listen", fmt.Sprintf("127.0.0.1:%d", p[0]),
-		"-leaf-listen", fmt.Sprintf("127.0.0.1:%d", p[1]),
-		"-http", fmt.Sprintf("127.0.0.1:%d", p[2]),
+	pr := &proc{name: name, out: &syncBuffer{}, done: make(chan error, 1)}
+	args = append(args, "-listen", "127.0.0.1:-1", "-leaf-listen", "127.0.0.1:-1", "-http", "127.0.0.1:0",
 		"-store", t.TempDir(), "-log-json")
 	pr.cmd = exec.Command(filepath.Join(buildDaemons(t), bin), args...)
 	pr.cmd.Stdout, pr.cmd.Stderr = pr.out, pr.out
@@ -120,7 +96,43 @@ func startProc(t *testing.T, bin, name string, args ...string) *proc {
 			t.Logf("--- %s output:\n%s", pr.name, tail(pr.out.String(), 40))
 		}
 	})
+	pr.readAddrs(t)
 	return pr
+}
+
+// readAddrs waits for the log lines that name the listeners, unless the process exits first.
+func (p *proc) readAddrs(t *testing.T) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		for _, line := range strings.Split(p.out.String(), "\n") {
+			var rec struct {
+				Message string `json:"message"`
+				Client  string `json:"client"`
+				Leaf    string `json:"leaf"`
+				HTTP    string `json:"http"`
+			}
+			if json.Unmarshal([]byte(line), &rec) != nil {
+				continue
+			}
+			switch {
+			case rec.Message == "broker started":
+				p.nats, p.leaf = rec.Client, rec.Leaf
+			case strings.HasPrefix(rec.Message, "monitoring"):
+				p.http = rec.HTTP
+			}
+		}
+		if p.nats != "" && p.http != "" {
+			return
+		}
+		select {
+		case err := <-p.done:
+			p.done <- err
+			return // the caller checks how it ended
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	t.Fatalf("%s never logged its listeners:\n%s", p.name, tail(p.out.String(), 20))
 }
 
 func tail(s string, n int) string {
