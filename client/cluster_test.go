@@ -109,9 +109,10 @@ func TestTwoNodeRegion(t *testing.T) {
 	if _, err := srv.Serve("orders", users); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := pub.Lookup(ctx, "orders", regions.NewID(bID, 3)); err != nil {
-		t.Fatal(err)
-	}
+	checkFor(t, 10*time.Second, 20*time.Millisecond, func() error { // until the interest reaches A
+		_, err := pub.Lookup(ctx, "orders", regions.NewID(bID, 3))
+		return err
+	})
 	start := time.Now()
 	if err := b1.Shutdown(ctx); err != nil {
 		t.Fatal(err)
