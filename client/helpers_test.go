@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/fedist/fedist/broker"
+	"github.com/fedist/fedist/internal/testutil"
 	"github.com/fedist/fedist/node"
 	"github.com/fedist/fedist/regions"
 	"github.com/rs/zerolog"
@@ -120,17 +121,7 @@ func (f *fed) connect(t testing.TB, r regions.RegionID) *Client {
 
 func checkFor(t testing.TB, total, step time.Duration, fn func() error) {
 	t.Helper()
-	deadline := time.Now().Add(total)
-	for {
-		err := fn()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not within %v: %v", total, err)
-		}
-		time.Sleep(step)
-	}
+	testutil.CheckFor(t, total, step, fn)
 }
 
 func freePortT(t testing.TB) int {

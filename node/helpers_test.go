@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/fedist/fedist/broker"
+	"github.com/fedist/fedist/internal/testutil"
 	"github.com/fedist/fedist/regions"
 	"github.com/rs/zerolog"
 )
@@ -64,17 +65,9 @@ func startNode(t *testing.T, cfg Config) *Node {
 }
 
 // checkFor polls fn until it returns nil or total elapses.
-func checkFor(t *testing.T, total, step time.Duration, fn func() error) {
+func checkFor(t testing.TB, total, step time.Duration, fn func() error) {
 	t.Helper()
-	deadline := time.Now().Add(total)
-	var err error
-	for time.Now().Before(deadline) {
-		if err = fn(); err == nil {
-			return
-		}
-		time.Sleep(step)
-	}
-	t.Fatalf("condition not met within %v: %v", total, err)
+	testutil.CheckFor(t, total, step, fn)
 }
 
 func statusIs(v *regions.View, r regions.RegionID, want regions.Status) error {

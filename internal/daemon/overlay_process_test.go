@@ -22,14 +22,7 @@ func TestOverlayAsProcesses(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the daemons")
 	}
-	root := startProc(t, "fedist-root", "root", "-id", "0001", "-name", "root")
-	root.waitHealthy(t)
-	a := startProc(t, "fedist-node", "a", "-id", "00a0", "-name", "a", "-parent", root.leaf)
-	b := startProc(t, "fedist-node", "b", "-id", "00b0", "-name", "b", "-parent", root.leaf)
-	a.waitHealthy(t)
-	a1 := startProc(t, "fedist-node", "a1", "-id", "00a1", "-name", "a1", "-parent", a.leaf)
-	b.waitHealthy(t)
-	a1.waitHealthy(t)
+	root, a, a1, b := startFourRegions(t)
 
 	conn := func(url string, opts ...nats.Option) *nats.Conn {
 		nc, err := nats.Connect(url, opts...)

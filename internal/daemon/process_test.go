@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fedist/fedist/internal/testutil"
 	"github.com/fedist/fedist/regions"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -169,19 +170,9 @@ func (p *proc) waitHealthy(t *testing.T) {
 	})
 }
 
-func checkFor(t *testing.T, total, step time.Duration, fn func() error) {
+func checkFor(t testing.TB, total, step time.Duration, fn func() error) {
 	t.Helper()
-	deadline := time.Now().Add(total)
-	for {
-		err := fn()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not within %v: %v", total, err)
-		}
-		time.Sleep(step)
-	}
+	testutil.CheckFor(t, total, step, fn)
 }
 
 // registryOf reads the registry through a region's client port, as `nats kv get` would.
@@ -225,18 +216,25 @@ func statusesAre(t *testing.T, url string, want map[string]regions.Status) error
 	return nil
 }
 
+// startFourRegions runs root ← A ← A1 and root ← B as four processes and waits until all are healthy.
+func startFourRegions(t *testing.T) (root, a, a1, b *proc) {
+	t.Helper()
+	root = startProc(t, "fedist-root", "root", "-id", "0001", "-name", "root")
+	root.waitHealthy(t)
+	a = startProc(t, "fedist-node", "a", "-id", "00a0", "-name", "a", "-parent", root.leaf)
+	b = startProc(t, "fedist-node", "b", "-id", "00b0", "-name", "b", "-parent", root.leaf)
+	a.waitHealthy(t)
+	a1 = startProc(t, "fedist-node", "a1", "-id", "00a1", "-name", "a1", "-parent", a.leaf)
+	b.waitHealthy(t)
+	a1.waitHealthy(t)
+	return root, a, a1, b
+}
+
 func TestDaemonsAsProcesses(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the daemons")
 	}
-	root := startProc(t, "fedist-root", "root", "-id", "0001", "-name", "root")
-	root.waitHealthy(t)
-	a := startProc(t, "fedist-node", "a", "-id", "00a0", "-name", "a", "-parent", root.leaf)
-	b := startProc(t, "fedist-node", "b", "-id", "00b0", "-name", "b", "-parent", root.leaf)
-	a.waitHealthy(t)
-	a1 := startProc(t, "fedist-node", "a1", "-id", "00a1", "-name", "a1", "-parent", a.leaf)
-	b.waitHealthy(t)
-	a1.waitHealthy(t)
+	root, a, a1, b := startFourRegions(t)
 
 	all := map[string]regions.Status{"0001": "active", "00a0": "active", "00a1": "active", "00b0": "active"}
 	checkFor(t, 10*time.Second, 50*time.Millisecond, func() error { return statusesAre(t, a1.nats, all) })
