@@ -106,10 +106,11 @@ func serverOptions(c *Config) (*server.Options, error) {
 	o.LeafNode.DialTimeout = c.LeafDialTimeout
 	if len(c.ParentURLs) > 0 {
 		remote := &server.RemoteLeafOpts{
-			DenyImports: c.LeafDeny,
-			DenyExports: c.LeafDeny,
-			Compression: compression,
-			DialTimeout: c.LeafDialTimeout,
+			IgnoreDiscoveredServers: c.LeafIgnoreDiscovered,
+			DenyImports:             c.LeafDeny,
+			DenyExports:             c.LeafDeny,
+			Compression:             compression,
+			DialTimeout:             c.LeafDialTimeout,
 		}
 		for _, s := range c.ParentURLs {
 			u, err := parseURL(s, "nats-leaf")

@@ -40,6 +40,10 @@ type Config struct {
 	// socket) stays up: it is dropped after about PingInterval × MaxPingsOut.
 	PingInterval time.Duration
 	MaxPingsOut  int
+	// LeafIgnoreDiscovered makes the link to the parent use only ParentURLs, never the leafnode URLs
+	// the parent advertises. Set it when ParentURLs are not the parent's own addresses (a proxy, a
+	// load balancer, the WAN emulator); otherwise the first reconnect goes around them.
+	LeafIgnoreDiscovered bool
 	// LeafReconnect is the pause between attempts to reach the parent.
 	LeafReconnect time.Duration
 	// LeafDialTimeout bounds one TCP dial to the parent; WAN links need more than the 1 s default.

@@ -82,6 +82,23 @@ func TestTwoNodeRegion(t *testing.T) {
 		}
 		return err
 	})
+	// Both subscriptions must be known upstream before counting starts: probe until each node's
+	// subscriber has seen one, then start from zero.
+	checkFor(t, 10*time.Second, 50*time.Millisecond, func() error {
+		if err := pub.Publish(subject, []byte("probe")); err != nil {
+			return err
+		}
+		if on1.Load() == 0 || on2.Load() == 0 {
+			return fmt.Errorf("probes seen: b1 %d, b2 %d", on1.Load(), on2.Load())
+		}
+		return nil
+	})
+	if _, err := pub.Lookup(ctx, "users", regions.NewID(bID, 1)); err != nil { // probes in flight land
+		t.Fatal(err)
+	}
+	on1.Store(0)
+	on2.Store(0)
+	queued.Store(0)
 	const n = 3000
 	for i := range n {
 		if err := pub.Publish(subject, fmt.Appendf(nil, "%d", i)); err != nil {

@@ -1,0 +1,97 @@
+package fed
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/fedist/fedist/integration/topo"
+	"github.com/fedist/fedist/regions"
+	"go.uber.org/goleak"
+)
+
+// natsStragglers are nats-server goroutines that outlive Server.WaitForShutdown by design: a mirror's
+// consumer setup waits for its reply with a plain timer (5-30 s) and no quit channel. They hold no
+// socket and end by themselves.
+var natsStragglers = []goleak.Option{
+	goleak.IgnoreTopFunction("github.com/nats-io/nats-server/v2/server.(*stream).setupMirrorConsumer.func3"),
+}
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m, natsStragglers...) }
+
+const (
+	rootID regions.RegionID = 0x0001
+	aID    regions.RegionID = 0x00a0
+	a1ID   regions.RegionID = 0x00a1
+	bID    regions.RegionID = 0x00b0
+)
+
+// smallTopo is root ← A ← A1 and root ← B, with RTTs of a few ms and a fast direct A1-B link.
+func smallTopo(t testing.TB) *topo.Topology { return smallTopoLinks(t, nil, 1) }
+
+// smallTopoLinks is smallTopo with the given allowed links (nil: all) and nodes in A and B.
+func smallTopoLinks(t testing.TB, links *topo.Links, nodes int) *topo.Topology {
+	t.Helper()
+	m, err := topo.NewMatrix([]string{"root", "a", "a1", "b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range []struct {
+		a, b string
+		ms   float64
+	}{{"root", "a", 4}, {"a", "a1", 2}, {"root", "b", 6}, {"a1", "b", 3}, {"root", "a1", 6}, {"a", "b", 8}} {
+		if err := m.Set(l.a, l.b, l.ms); err != nil {
+			t.Fatal(err)
+		}
+	}
+	top, err := topo.New([]topo.Region{
+		{ID: rootID, Name: "root", Nodes: 1},
+		{ID: aID, Name: "a", Parent: rootID, Nodes: nodes},
+		{ID: a1ID, Name: "a1", Parent: aID, Nodes: 1},
+		{ID: bID, Name: "b", Parent: rootID, Nodes: nodes},
+	}, m, links)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return top
+}
+
+// startFed starts a federation of top with test timings and closes it when the test ends.
+func startFed(t testing.TB, top *topo.Topology, mode Mode) *Federation {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	f, err := Start(ctx, DefaultConfig(top, mode))
+	if err != nil {
+		t.Fatalf("start %s federation: %v", mode, err)
+	}
+	t.Cleanup(func() {
+		if err := f.Close(); err != nil {
+			t.Errorf("close: %v", err)
+		}
+	})
+	return f
+}
+
+// checkFor calls fn every step until it returns nil, and fails the test with its last error if that
+// has not happened within total.
+func checkFor(t testing.TB, total, step time.Duration, fn func() error) {
+	t.Helper()
+	deadline := time.Now().Add(total)
+	for {
+		err := fn()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("condition not met within %v: %v", total, err)
+		}
+		time.Sleep(step)
+	}
+}
+
+func ctxFor(t testing.TB, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}

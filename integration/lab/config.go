@@ -1,0 +1,84 @@
+package lab
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/fedist/fedist/integration/fed"
+	"github.com/fedist/fedist/integration/topo"
+)
+
+// ErrConfig wraps every configuration error.
+var ErrConfig = errors.New("lab config")
+
+// Config describes one lab run.
+type Config struct {
+	// Topology is the federation to build and measure. Required.
+	Topology *topo.Topology
+	// Modes are measured one after the other, each on a federation of its own.
+	Modes []fed.Mode
+	// Samples is the number of timed lookups per ordered pair. p99 of fewer than 100 samples is
+	// the nearest-rank value, i.e. close to the maximum.
+	Samples int
+	// Concurrency is how many pairs are measured at once; each pair's lookups are sequential.
+	Concurrency int
+	// RequestTimeout bounds one lookup; 0 means 2 s plus three tree path RTTs of the pair.
+	RequestTimeout time.Duration
+	// WarmupTimeout bounds how long a pair may take to answer its first lookup, while interest
+	// spreads through the tree.
+	WarmupTimeout time.Duration
+	// ThroughputPairs is how many pairs get a publish throughput figure, chosen evenly over the
+	// tree path RTTs; 0 skips throughput.
+	ThroughputPairs int
+	// ThroughputMsgs and ThroughputTime bound each throughput run: it publishes this many
+	// messages, or for this long, whichever ends first.
+	ThroughputMsgs int
+	ThroughputTime time.Duration
+	// MsgSize is the payload size of throughput messages, in bytes.
+	MsgSize int
+	// Federation returns the federation config for a mode; DefaultConfig uses fed.DefaultWANConfig.
+	Federation func(top *topo.Topology, mode fed.Mode) fed.Config
+	// Progress receives one line per step and per few pairs while the run goes on; nil is silent.
+	Progress io.Writer
+}
+
+// DefaultConfig returns settings that measure 12 regions in both modes in a few minutes on two
+// cores.
+func DefaultConfig(top *topo.Topology) Config {
+	return Config{
+		Topology:        top,
+		Modes:           []fed.Mode{fed.ModeNATS, fed.ModeFeDist},
+		Samples:         30, // enough for a stable p50; p99 is then the nearest-rank maximum
+		Concurrency:     16, // ~0.5 ms more per tree link than 4 at once on 2 cores, in a quarter of the time
+		WarmupTimeout:   30 * time.Second,
+		ThroughputPairs: 4,
+		ThroughputMsgs:  200_000,         // 25 MB of 128 B messages
+		ThroughputTime:  5 * time.Second, // per pair; bounds a slow system
+		MsgSize:         128,             // the size ARCHITECTURE's baselines use
+		Federation:      fed.DefaultWANConfig,
+	}
+}
+
+// Validate checks the config.
+func (c *Config) Validate() error {
+	switch {
+	case c.Topology == nil:
+		return fmt.Errorf("%w: no topology", ErrConfig)
+	case len(c.Modes) == 0:
+		return fmt.Errorf("%w: no modes", ErrConfig)
+	case c.Samples < 1 || c.Concurrency < 1:
+		return fmt.Errorf("%w: samples %d and concurrency %d must be at least 1", ErrConfig, c.Samples, c.Concurrency)
+	case c.ThroughputPairs < 0 || (c.ThroughputPairs > 0 && (c.ThroughputMsgs < 1 || c.ThroughputTime <= 0 || c.MsgSize < 1)):
+		return fmt.Errorf("%w: throughput needs positive message count, time and size", ErrConfig)
+	case c.Federation == nil || c.WarmupTimeout <= 0:
+		return fmt.Errorf("%w: Federation and WarmupTimeout are required", ErrConfig)
+	}
+	for _, m := range c.Modes {
+		if m != fed.ModeFeDist && m != fed.ModeNATS {
+			return fmt.Errorf("%w: mode %q: want %q or %q", ErrConfig, m, fed.ModeFeDist, fed.ModeNATS)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,142 @@
+package lab
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"time"
+
+	"github.com/fedist/fedist/integration/fed"
+	"github.com/fedist/fedist/integration/topo"
+	"github.com/fedist/fedist/regions"
+)
+
+// Run builds each mode's federation in turn, measures it, closes it, and returns the report.
+func Run(ctx context.Context, cfg Config) (*Report, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	prog := newProgress(cfg.Progress)
+	top := cfg.Topology
+	rep, err := newReport(&cfg)
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range top.Warnings {
+		rep.Notes = append(rep.Notes, "topology: "+w)
+		prog.printf("warning: %s", w)
+	}
+	pairs := allPairs(top)
+	for _, mode := range cfg.Modes {
+		if err := runMode(ctx, &cfg, mode, pairs, rep, prog); err != nil {
+			return nil, err
+		}
+	}
+	rep.Took = time.Since(rep.Started)
+	prog.printf("done in %v", rep.Took.Round(time.Second))
+	return rep, nil
+}
+
+func runMode(ctx context.Context, cfg *Config, mode fed.Mode, pairs []Pair, rep *Report, prog *progress) error {
+	top := cfg.Topology
+	prog.printf("%s: starting %d regions", mode, top.Len())
+	start := time.Now()
+	f, err := fed.Start(ctx, cfg.Federation(top, mode))
+	if err != nil {
+		return fmt.Errorf("%s federation: %w", mode, err)
+	}
+	defer f.Close()
+	wctx, cancel := context.WithTimeout(ctx, time.Minute)
+	err = f.WaitConverged(wctx)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("%s federation: registry: %w", mode, err)
+	}
+	rep.StartUp[mode] = time.Since(start)
+	prog.printf("%s: %d regions up in %v", mode, top.Len(), rep.StartUp[mode].Round(time.Millisecond))
+	checkLinks := func(when string) {
+		if err := f.CheckLinks(); err != nil {
+			rep.Notes = append(rep.Notes, fmt.Sprintf("%s, %s: %v", mode, when, err))
+			prog.printf("WARNING: %s: %v", when, err)
+		}
+	}
+	checkLinks("before measuring")
+	res, err := measureLookups(ctx, f, pairs, cfg, prog)
+	if err != nil {
+		return err
+	}
+	for k, r := range res {
+		rep.row(k).Lookup[mode] = r
+		if r.Err != "" {
+			rep.Notes = append(rep.Notes, fmt.Sprintf("%s: %s to %s: %s", mode, top.Name(k[0]), top.Name(k[1]), r.Err))
+		}
+	}
+	tps := throughputPairs(top, pairs, cfg.ThroughputPairs)
+	if len(tps) > 0 {
+		prog.begin(fmt.Sprintf("%s: publish throughput, %d pairs one at a time", mode, len(tps)), len(tps))
+	}
+	for _, p := range tps {
+		t := measureThroughput(ctx, f, p, cfg)
+		rep.row(p.key()).Throughput[mode] = &t
+		prog.tick()
+	}
+	checkLinks("after measuring")
+	prog.printf("%s: closing", mode)
+	return f.Close()
+}
+
+// allPairs returns every ordered pair of distinct regions, in topology order.
+func allPairs(top *topo.Topology) []Pair {
+	rs := top.Regions()
+	var out []Pair
+	for _, a := range rs {
+		for _, b := range rs {
+			if a.ID != b.ID {
+				out = append(out, Pair{a, b})
+			}
+		}
+	}
+	return out
+}
+
+// newReport lays out one row per ordered pair with its oracle and tree references.
+func newReport(cfg *Config) (*Report, error) {
+	top := cfg.Topology
+	rep := &Report{
+		Topology: top.File,
+		Modes:    cfg.Modes,
+		Started:  time.Now(),
+		StartUp:  map[fed.Mode]time.Duration{},
+		Settings: fmt.Sprintf("%d lookups per pair, %d pairs at once, %d throughput pairs (%d × %d B or %v each); %s/%s, %d CPUs, %s",
+			cfg.Samples, cfg.Concurrency, cfg.ThroughputPairs, cfg.ThroughputMsgs, cfg.MsgSize, cfg.ThroughputTime,
+			runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version()),
+		index: map[[2]regions.RegionID]int{},
+	}
+	for _, p := range allPairs(top) {
+		or, err := top.OracleRTT(p.From.ID, p.To.ID)
+		if err != nil {
+			return nil, err
+		}
+		tree, err := top.TreeRTT(p.From.ID, p.To.ID)
+		if err != nil {
+			return nil, err
+		}
+		opath, _ := top.OraclePath(p.From.ID, p.To.ID)
+		tpath, _ := top.Tree().TreePath(p.From.ID, p.To.ID)
+		rep.index[p.key()] = len(rep.Rows)
+		rep.Rows = append(rep.Rows, &Row{
+			From: p.From, To: p.To, OracleMs: or, TreeMs: tree,
+			OraclePath: names(top, opath), TreePath: names(top, tpath),
+			Lookup: map[fed.Mode]*LookupResult{}, Throughput: map[fed.Mode]*ThroughputResult{},
+		})
+	}
+	return rep, nil
+}
+
+func names(top *topo.Topology, ids []regions.RegionID) []string {
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = top.Name(id)
+	}
+	return out
+}
