@@ -20,7 +20,8 @@ import (
 //
 //	go test -run '^$' -bench Overlay -benchtime 1x -count 5 ./client/
 //
-// Each run alternates the two systems and reports both figures and their ratio.
+// Each run measures both systems and reports both figures and their ratio. Lookups alternate the two
+// systems request by request; throughput runs one system after the other.
 
 // plainTree starts plain nats-servers in the same tree, with JetStream domains, and returns the
 // client URLs of A1 and B.
@@ -114,18 +115,24 @@ func waitRoute(b *testing.B, pub *nats.Conn) {
 
 const readySubject = "fd.00b0.get.bench.ready"
 
-// rtts does n sequential requests and returns the sorted round-trip times.
-func rtts(b *testing.B, req func() error, n int) []time.Duration {
-	out := make([]time.Duration, 0, n)
-	for range n {
+// rtts does n request pairs, alternating the two systems request by request so that load changes on
+// the machine hit both alike, and returns each system's sorted round-trip times.
+func rtts(b *testing.B, reqA, reqB func() error, n int) (a, bs []time.Duration) {
+	a, bs = make([]time.Duration, 0, n), make([]time.Duration, 0, n)
+	timed := func(req func() error) time.Duration {
 		start := time.Now()
 		if err := req(); err != nil {
 			b.Fatal(err)
 		}
-		out = append(out, time.Since(start))
+		return time.Since(start)
 	}
-	slices.Sort(out)
-	return out
+	for range n {
+		a = append(a, timed(reqA))
+		bs = append(bs, timed(reqB))
+	}
+	slices.Sort(a)
+	slices.Sort(bs)
+	return a, bs
 }
 
 func pct(d []time.Duration, p float64) time.Duration { return d[int(float64(len(d)-1)*p)] }
@@ -168,15 +175,13 @@ func BenchmarkOverlay(b *testing.B) {
 	ctx := context.Background()
 	plainReq := func() error { _, err := pa1.Request(lookupSubject, nil, 5*time.Second); return err }
 	fedReq := func() error { _, err := fa1.Lookup(ctx, "users", id); return err }
-	_ = rtts(b, plainReq, 200) // warm both paths
-	_ = rtts(b, fedReq, 200)
+	_, _ = rtts(b, plainReq, fedReq, 200) // warm both paths
 
 	b.ResetTimer()
 	for range b.N {
 		pt := throughput(b, pa1, pb, subject, msgs, size)
 		ft := throughput(b, fa1.Conn(), fb.Conn(), subject, msgs, size)
-		pr := rtts(b, plainReq, lookups)
-		fr := rtts(b, fedReq, lookups)
+		pr, fr := rtts(b, plainReq, fedReq, lookups)
 		b.ReportMetric(pt, "nats-msgs/s")
 		b.ReportMetric(ft, "fedist-msgs/s")
 		b.ReportMetric(ft/pt, "throughput-ratio")

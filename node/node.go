@@ -48,7 +48,6 @@ func Start(cfg Config) (*Node, error) {
 		return nil, err
 	}
 	bcfg := cfg.Broker
-	bcfg.LeafDeny = append(overlay.LeafDeny(), bcfg.LeafDeny...)
 	if !cfg.OpenClients {
 		bcfg.AppSubscribe = overlay.AppSubscribe(bcfg.Region)
 		bcfg.AppPublishDeny = overlay.AppPublishDeny()

@@ -1,6 +1,7 @@
 // Package overlay carries application traffic between regions: the subject namespaces, the relay
 // endpoint that shortcuts will use, hop limits, the reply-status convention, and the client
-// permissions that keep each region's subjects to itself.
+// permissions that keep each region's subjects to itself. Leafnode links carry every namespace and
+// have no deny lists, so they cost no per-message permission checks.
 //
 // Namespaces (r is a region's 4-hex ID):
 //
@@ -10,9 +11,9 @@
 //	                        message once along the unique tree path, keeping queue-group and
 //	                        no-responder semantics. No subject mapping is involved.
 //	fd.<r>.get.<kind>.<id>  a lookup of record <id> (16 hex) of type <kind>, answered in region r.
-//	fdh.<via>.<d>.…         relay: handed to region via's relay, which republishes it as fd.<d>.…
-//	                        from there, once, with the hop count raised. Node-local (never crosses
-//	                        a leafnode link); shortcut connections publish into it.
+//	fdh.<via>.<d>.…         relay: carried to region via's relay (by interest, like any subject),
+//	                        which republishes it as fd.<d>.… from there, once, with the hop count
+//	                        raised. Shortcut connections publish into it.
 //	fdr.<node>.…            replies wrapped by a relay, so it can turn "no responders" into a status.
 //	fdc.…                   FeDist control (joins, link reports); internal users only.
 //

@@ -2,10 +2,6 @@ package overlay
 
 import "github.com/fedist/fedist/regions"
 
-// LeafDeny lists the subjects that never cross a leafnode link, in either direction: the relay
-// namespace, which is addressed to one region's relay and must not be pulled anywhere else.
-func LeafDeny() []string { return []string{RelayPrefix + ">"} }
-
 // AppSubscribe lists what a client of region me may subscribe to: its own region's subjects, its
 // inboxes, relay replies, and the NATS service-discovery subjects. Everything else, including another
 // region's fd.<r>.> and wildcards spanning regions, is refused with the normal permissions error.
