@@ -51,10 +51,12 @@ func (s *rootService) join(req *JoinRequest) Reply {
 		if next == nil {
 			next = &regions.Entry{ID: id}
 		}
-		keep := knownLive(next, live[id])
-		next.Nodes = slices.DeleteFunc(next.Nodes, func(nd regions.Node) bool {
-			return nd.Name != req.Node && !slices.Contains(keep, nd.Name)
-		})
+		if next.Status == regions.StatusDown {
+			// Every node had gone; the region restarts with the nodes that join from now on. While the
+			// region is active, a joining node's peers stay listed even before a link report names
+			// them: a node dropped here would no longer count toward the region being up.
+			next.Nodes = slices.DeleteFunc(next.Nodes, func(nd regions.Node) bool { return nd.Name != req.Node })
+		}
 		next.Name, next.Parent, next.Status = req.Name, parent, regions.StatusActive
 		upsertNode(next, regions.Node{Name: req.Node, ClientURL: req.ClientURL, LeafURL: req.LeafURL})
 		next.Reason = "joined by node " + req.Node

@@ -37,6 +37,11 @@ func TestTwoNodeRegion(t *testing.T) {
 		}
 		return nil
 	})
+	// Both stay listed however the two joins and the first link reports interleave.
+	time.Sleep(2 * c1.PollEvery) // asserting that a change does NOT happen: nothing to poll for
+	if e, _ := root.View().Get(bID); len(e.Nodes) != 2 {
+		t.Fatalf("B's entry lost a node: %+v", e.Nodes)
+	}
 
 	// Both nodes generate concurrently; no ID repeats.
 	const perWorker = 5000
