@@ -3,7 +3,6 @@ package node
 import (
 	"context"
 	"fmt"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -93,13 +92,12 @@ func portOf(t *testing.T, u string) int {
 	return port
 }
 
-// freePort returns a port that was free a moment ago, for configs that must name ports up front.
+// freePort picks a port for configs that must name ports up front (see broker.PickPort).
 func freePort(t *testing.T) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := broker.PickPort("127.0.0.1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return p
 }

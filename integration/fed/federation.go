@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/fedist/fedist/broker"
 	"github.com/fedist/fedist/integration/topo"
 	"github.com/fedist/fedist/node"
 	"github.com/fedist/fedist/regions"
@@ -219,12 +220,5 @@ func shutdownAll(runs []runner, parallel int) error {
 	return errors.Join(errs...)
 }
 
-// freePort returns a port that was free a moment ago, for configs that must name ports up front.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
+// freePort picks a port for configs that must name ports up front (see broker.PickPort).
+func freePort() (int, error) { return broker.PickPort("127.0.0.1") }

@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -138,14 +137,7 @@ func (d *Demo) startRegion(r demoRegion, log zerolog.Logger, natsLevel zerolog.L
 	return nil
 }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
+func freePort() (int, error) { return broker.PickPort("127.0.0.1") }
 
 // Describe tells a person what runs and what to try.
 func (d *Demo) Describe(took time.Duration) string {
