@@ -1,0 +1,117 @@
+package broker
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestServerNames(t *testing.T) {
+	name := ServerName(0x00a3, "eu-1")
+	if name != "fd-00a3-eu-1" {
+		t.Fatalf("ServerName = %s", name)
+	}
+	r, node, ok := ParseServerName(name)
+	if !ok || r != 0x00a3 || node != "eu-1" {
+		t.Fatalf("ParseServerName(%s) = %s %s %v", name, r, node, ok)
+	}
+	for _, bad := range []string{"nats-1", "fd-00a3", "fd-0000-x", "fd-00A3-x", "fd-00a3x"} {
+		if _, _, ok := ParseServerName(bad); ok {
+			t.Errorf("ParseServerName(%q) accepted", bad)
+		}
+	}
+	if Domain(0x00a3) != "fd-00a3" {
+		t.Fatal("Domain")
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	base := DefaultConfig(0x00a3, "n1", t.TempDir())
+	cases := []struct {
+		name string
+		edit func(*Config)
+		want string
+	}{
+		{"reserved region", func(c *Config) { c.Region = 0 }, "reserved"},
+		{"node with a dot", func(c *Config) { c.Node = "a.b" }, "node name"},
+		{"no store", func(c *Config) { c.StoreDir = "" }, "store dir"},
+		{"port out of range", func(c *Config) { c.LeafPort = 70000 }, "leafnode port"},
+		{"client port off", func(c *Config) { c.ClientPort = 0 }, "client port 0"},
+		{"bad parent URL", func(c *Config) { c.ParentURLs = []string{"nats-leaf://nohost"} }, "parent URL"},
+		{"routes without a cluster port", func(c *Config) { c.Routes = []string{"127.0.0.1:6222"} }, "no cluster port"},
+		{"permissions without a leaf token", func(c *Config) { c.AppSubscribe = []string{">"}; c.LeafToken = "" }, "leaf token"},
+	}
+	for _, tc := range cases {
+		c := base
+		tc.edit(&c)
+		err := c.Validate()
+		if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want an ErrConfig mentioning %q", tc.name, err, tc.want)
+		}
+	}
+	if err := base.Validate(); err != nil {
+		t.Fatalf("default config: %v", err)
+	}
+}
+
+// TestParentAndChildren starts a parent and a child broker and checks that each sees the other.
+func TestParentAndChildren(t *testing.T) {
+	parent, err := Start(DefaultConfig(0x0001, "p", t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer parent.Shutdown(context.Background())
+	cc := DefaultConfig(0x00a0, "c", t.TempDir())
+	cc.ParentURLs = []string{parent.LeafURL()}
+	child, err := Start(cc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		r, node, up := child.Parent()
+		kids := parent.Children()
+		if up && r == 0x0001 && node == "p" && len(kids[0x00a0]) == 1 && kids[0x00a0][0] == "c" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("child sees parent %s/%s up=%v; parent sees children %v", r, node, up, kids)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := child.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := child.Shutdown(context.Background()); err != nil { // idempotent
+		t.Fatal(err)
+	}
+	deadline = time.Now().Add(10 * time.Second)
+	for len(parent.Children()) != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("parent still lists %v after the child stopped", parent.Children())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+
+}
+
+func TestPickPort(t *testing.T) {
+	p, err := PickPort("127.0.0.1")
+	if err != nil || p < pickLow || p >= pickHigh {
+		t.Fatalf("PickPort = %d, %v", p, err)
+	}
+}
+
+func TestStartFailsFast(t *testing.T) {
+	// JetStream clustering without routes is a fatal nats-server error; Start must say so at once.
+	c := DefaultConfig(0x00a0, "n1", t.TempDir())
+	c.ClusterHost, c.ClusterPort = "127.0.0.1", -1
+	start := time.Now()
+	_, err := Start(c)
+	if !errors.Is(err, ErrNotReady) || !strings.Contains(err.Error(), "routes") {
+		t.Fatalf("Start: %v, want ErrNotReady naming the missing routes", err)
+	}
+	t.Logf("failed after %v: %v", time.Since(start), err)
+}
