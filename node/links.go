@@ -12,7 +12,18 @@ import (
 func (n *Node) reportLinks() {
 	var last map[string][]string
 	var sent time.Time
+	parentWasUp := true
 	for {
+		if !n.cfg.IsRoot() {
+			p, _, up := n.b.Parent()
+			switch {
+			case parentWasUp && !up:
+				n.log.Warn().Strs("parent_urls", n.cfg.Broker.ParentURLs).Msg("leafnode link to the parent lost; reconnecting (the root will mark this region down)")
+			case !parentWasUp && up:
+				n.log.Info().Str("parent", p.String()).Msg("leafnode link to the parent restored")
+			}
+			parentWasUp = up
+		}
 		now := map[string][]string{}
 		for r, nodes := range n.b.Children() {
 			slices.Sort(nodes)
