@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/fedist/fedist/integration/topo"
+	"github.com/fedist/fedist/internal/testutil"
 	"github.com/fedist/fedist/regions"
 	"go.uber.org/goleak"
 )
@@ -73,21 +74,9 @@ func startFed(t testing.TB, top *topo.Topology, mode Mode) *Federation {
 	return f
 }
 
-// checkFor calls fn every step until it returns nil, and fails the test with its last error if that
-// has not happened within total.
 func checkFor(t testing.TB, total, step time.Duration, fn func() error) {
 	t.Helper()
-	deadline := time.Now().Add(total)
-	for {
-		err := fn()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("condition not met within %v: %v", total, err)
-		}
-		time.Sleep(step)
-	}
+	testutil.CheckFor(t, total, step, fn)
 }
 
 func ctxFor(t testing.TB, d time.Duration) context.Context {
