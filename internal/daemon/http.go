@@ -30,7 +30,12 @@ func StartMonitor(addr string, n *node.Node, log zerolog.Logger) (*Monitor, erro
 			http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
 			return
 		}
-		_, _ = w.Write([]byte("ok\n"))
+		msg := "ok\n"
+		if _, _, up := n.Broker().Parent(); n.Parent() != 0 && !up {
+			// Still 200: the region keeps serving its own clients; only other regions are cut off.
+			msg = "ok; link to parent region " + n.Parent().String() + " is down, reconnecting\n"
+		}
+		_, _ = w.Write([]byte(msg))
 	})
 	mux.HandleFunc("GET /registry", func(w http.ResponseWriter, r *http.Request) {
 		entries := n.View().Entries()
