@@ -10,6 +10,7 @@ import (
 
 	"github.com/fedist/fedist/broker"
 	"github.com/fedist/fedist/regions"
+	"github.com/nats-io/nats.go"
 )
 
 // join validates a join request and, when it is acceptable, writes the region active with the
@@ -38,6 +39,9 @@ func (s *rootService) join(req *JoinRequest) Reply {
 		return refuse(CodeInternal, "registry is inconsistent: %v", err)
 	}
 	live := s.liveNodes(tree, time.Now())
+	if rep, busy := s.nodeRunning(id, req, live[id][req.Node]); busy {
+		return rep
+	}
 
 	var rep Reply
 	ctx, cancel := context.WithTimeout(s.n.ctx, 5*time.Second)
@@ -58,7 +62,7 @@ func (s *rootService) join(req *JoinRequest) Reply {
 			next.Nodes = slices.DeleteFunc(next.Nodes, func(nd regions.Node) bool { return nd.Name != req.Node })
 		}
 		next.Name, next.Parent, next.Status = req.Name, parent, regions.StatusActive
-		upsertNode(next, regions.Node{Name: req.Node, ClientURL: req.ClientURL, LeafURL: req.LeafURL})
+		upsertNode(next, regions.Node{Name: req.Node, ClientURL: req.ClientURL, LeafURL: req.LeafURL, Instance: req.Instance})
 		next.Reason = "joined by node " + req.Node
 		return next, nil
 	})
@@ -117,6 +121,33 @@ func (s *rootService) admit(tree *regions.Tree, live map[regions.RegionID]map[st
 		return refuse(code, "joining %s under %s would break the tree: %v", id, parent, err)
 	}
 	return Reply{OK: true}
+}
+
+// nodeRunning refuses a join that claims a registered node name while the process that registered
+// it still runs. It asks that process (by its instance ID) directly. Two processes with one server
+// name knock each other's leafnode link off the parent in turns, so a node whose name is reported
+// connected may be away for a reconnect interval: it is asked again for up to 2.5 s before it counts
+// as gone. It runs before the registry write, holding no lock.
+func (s *rootService) nodeRunning(id regions.RegionID, req *JoinRequest, reported bool) (Reply, bool) {
+	e, _ := s.n.view.Get(id)
+	if e == nil || e.Name != req.Name {
+		return Reply{}, false
+	}
+	old := e.Node(req.Node)
+	if old == nil || old.Instance == "" || old.Instance == req.Instance {
+		return Reply{}, false
+	}
+	deadline := time.Now().Add(2500 * time.Millisecond)
+	for {
+		_, err := s.n.nc.Request(SubjectInstance+old.Instance, nil, 500*time.Millisecond)
+		if err == nil || errors.Is(err, nats.ErrTimeout) {
+			return refuse(CodeTaken, "node %s of region %s (%q) is already running (instance %s); stop it first, or start this one with another -node and cluster routes to it",
+				req.Node, id, e.Name, old.Instance), true
+		}
+		if !reported || time.Now().After(deadline) || !s.n.sleep(250*time.Millisecond) {
+			return Reply{}, false
+		}
+	}
 }
 
 // routedTo reports whether any peer server name is one of region id's nodes.

@@ -75,6 +75,7 @@ func (n *Node) requestJoin(parent regions.RegionID) error {
 		ClientURL: n.b.ClientURL(),
 		LeafURL:   n.b.LeafURL(),
 		Peers:     n.b.Routes(),
+		Instance:  n.b.Server().ID(),
 	}
 	data, err := json.Marshal(&req)
 	if err != nil {

@@ -67,6 +67,12 @@ func Start(cfg Config) (*Node, error) {
 		_ = b.Shutdown(context.Background())
 		return nil, fmt.Errorf("node %s: jetstream: %w", b.Name(), err)
 	}
+	// Answer "is this process still running?" for the root (see rootService.instanceAlive).
+	if _, err := nc.Subscribe(SubjectInstance+b.Server().ID(), func(m *nats.Msg) { _ = m.Respond(nil) }); err != nil {
+		nc.Close()
+		_ = b.Shutdown(context.Background())
+		return nil, fmt.Errorf("node %s: %w", b.Name(), err)
+	}
 	ov, err := overlay.Start(nc, cfg.Broker.Region, cfg.Broker.Node, cfg.Overlay, cfg.Log)
 	if err != nil {
 		nc.Close()

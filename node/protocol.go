@@ -12,6 +12,9 @@ const (
 	SubjectJoin  = "fdc.root.join"  // JoinRequest → Reply
 	SubjectLeave = "fdc.root.leave" // LeaveRequest → Reply
 	SubjectLinks = "fdc.root.links" // LinkReport, no reply
+	// SubjectInstance prefixes the subject every node process answers on (fdc.inst.<server ID>),
+	// so the root can ask whether the process behind a registered node is still running.
+	SubjectInstance = "fdc.inst."
 )
 
 // JoinRequest asks the root to admit one node of a region.
@@ -23,6 +26,7 @@ type JoinRequest struct {
 	ClientURL string   `json:"client_url"`
 	LeafURL   string   `json:"leaf_url,omitempty"`
 	Peers     []string `json:"peers,omitempty"` // server names this node has cluster routes to
+	Instance  string   `json:"instance"`        // this process's nats-server ID
 }
 
 // LeaveRequest asks the root to drain (Phase "drain") or remove (Phase "leave") one node.

@@ -38,6 +38,9 @@ type Node struct {
 	Name      string `json:"name"`
 	ClientURL string `json:"client_url,omitempty"`
 	LeafURL   string `json:"leaf_url,omitempty"`
+	// Instance identifies the running process (its nats-server ID), so that a second process
+	// claiming the same node name can be told apart from a restart.
+	Instance string `json:"instance,omitempty"`
 }
 
 // Entry is one region's registry value, stored as JSON under Key(ID). Parent is empty for the root.

@@ -16,6 +16,7 @@ import (
 	"github.com/fedist/fedist/broker"
 	"github.com/fedist/fedist/node"
 	"github.com/fedist/fedist/regions"
+	"github.com/nats-io/nuid"
 	"github.com/rs/zerolog"
 )
 
@@ -58,7 +59,7 @@ func NewFlagSet(name string, kind Kind, o *Options, configPath *string) *flag.Fl
 	fs.StringVar(configPath, "c", "", "config file (JSON, keys are the flag names); flags override it")
 	fs.StringVar(&o.ID, "id", o.ID, "region ID, 4 lowercase hex digits (0001-ffff)")
 	fs.StringVar(&o.Name, "name", o.Name, "region name, e.g. eu-west-1 (the same on every node of the region)")
-	fs.StringVar(&o.Node, "node", o.Node, "node name, unique within the region (default: the region name)")
+	fs.StringVar(&o.Node, "node", o.Node, "node name, unique within the region (default: <name>-<client port>)")
 	fs.StringVar(&o.Listen, "listen", o.Listen, "client listener host:port (port -1 = any free port)")
 	fs.StringVar(&o.Advertise, "advertise", o.Advertise, "host other machines reach this node at, for the URLs in the registry (default: the listen host, or the hostname for 0.0.0.0)")
 	fs.StringVar(&o.LeafToken, "leaf-token", o.LeafToken, "password of the leafnode links between regions; the same on every node (the default is for development only)")
@@ -174,6 +175,17 @@ func splitList(s string) []string {
 	return out
 }
 
+// defaultNodeName names a node after its region and client port: two processes of one region on one
+// machine then never share a name (a second process claiming a running node's name would knock its
+// leafnode link off the parent in turns), while a restart on the same port is the same node. With
+// an any-free-port listener it takes a random suffix instead.
+func defaultNodeName(region string, port int) string {
+	if port > 0 {
+		return region + "-" + strconv.Itoa(port)
+	}
+	return region + "-" + nuid.Next()[:6]
+}
+
 // NodeConfig turns options into a node config, with log as the FeDist logger.
 func (o *Options) NodeConfig(kind Kind, log zerolog.Logger) (node.Config, error) {
 	id, err := regions.ParseRegion(o.ID)
@@ -183,18 +195,19 @@ func (o *Options) NodeConfig(kind Kind, log zerolog.Logger) (node.Config, error)
 	if o.Name == "" {
 		return node.Config{}, fmt.Errorf("-name is required: the region's name, e.g. eu-west-1")
 	}
+	b := broker.DefaultConfig(id, "", "")
+	if b.ClientHost, b.ClientPort, err = splitHostPort("listen", o.Listen); err != nil {
+		return node.Config{}, err
+	}
 	nodeName := o.Node
 	if nodeName == "" {
-		nodeName = o.Name
+		nodeName = defaultNodeName(o.Name, b.ClientPort)
 	}
 	store := o.Store
 	if store == "" {
 		store = filepath.Join("fedist-data", id.String()+"-"+nodeName)
 	}
-	b := broker.DefaultConfig(id, nodeName, store)
-	if b.ClientHost, b.ClientPort, err = splitHostPort("listen", o.Listen); err != nil {
-		return node.Config{}, err
-	}
+	b.Node, b.StoreDir = nodeName, store
 	if b.ClientPort == 0 {
 		return node.Config{}, fmt.Errorf("-listen is required")
 	}

@@ -31,7 +31,7 @@ func TestFlagsOverrideConfigFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Broker.ClientPort != 5000 || cfg.Name != "from-flag" || cfg.Broker.Node != "from-flag" {
+	if cfg.Broker.ClientPort != 5000 || cfg.Name != "from-flag" || cfg.Broker.Node != "from-flag-5000" {
 		t.Fatalf("node config %+v", cfg)
 	}
 }

@@ -244,6 +244,8 @@ func TestDaemonsAsProcesses(t *testing.T) {
 	for _, args := range [][]string{
 		{"-id", "00b0", "-name", "b-impostor", "-parent", root.leaf},
 		{"-id", "00b0", "-name", "b", "-node", "b-second", "-parent", a.leaf},
+		{"-id", "00b0", "-name", "b", "-parent", root.leaf}, // same name, same default node name
+		{"-id", "00b0", "-name", "b", "-parent", a.leaf},
 	} {
 		imp := startProc(t, "fedist-node", "impostor", args...)
 		select {
