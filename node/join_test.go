@@ -53,7 +53,9 @@ func TestJoinRefusals(t *testing.T) {
 		{"same name, not routed to the live node", JoinRequest{ID: "00b0", Name: "b", Parent: "0001", Node: "b9"}, CodeTaken},
 		{"active region under another parent", JoinRequest{ID: "00b0", Name: "b", Parent: "00a0", Node: "b9"}, CodeTaken},
 		{"unknown parent", JoinRequest{ID: "00e0", Name: "e", Parent: "0e0e", Node: "e1"}, CodeParentUnknown},
-		{"cycle", JoinRequest{ID: "00a0", Name: "a", Parent: "00a1", Node: "a1"}, CodeCycle},
+		// A's own process asking to move under its child A1.
+		{"cycle", JoinRequest{ID: "00a0", Name: "a", Parent: "00a1", Node: "a1", Instance: f.a.Broker().Server().ID()}, CodeCycle},
+		{"second process with a running node's name", JoinRequest{ID: "00a0", Name: "a", Parent: "0001", Node: "a1", Instance: "OTHER"}, CodeTaken},
 		{"own parent", JoinRequest{ID: "00e0", Name: "e", Parent: "00e0", Node: "e1"}, CodeParentUnknown},
 	}
 	for _, tc := range cases {
