@@ -130,8 +130,8 @@ func (s *rootService) admit(tree *regions.Tree, live map[regions.RegionID]map[st
 // as gone. It runs before the registry write, holding no lock.
 func (s *rootService) nodeRunning(id regions.RegionID, req *JoinRequest, reported bool) (Reply, bool) {
 	e, _ := s.n.view.Get(id)
-	if e == nil || e.Name != req.Name {
-		return Reply{}, false
+	if e == nil || e.Name != req.Name || e.Status == regions.StatusDown {
+		return Reply{}, false // a down region's processes are all gone
 	}
 	old := e.Node(req.Node)
 	if old == nil || old.Instance == "" || old.Instance == req.Instance {
