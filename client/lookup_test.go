@@ -193,8 +193,22 @@ func TestRelayAndHopLimit(t *testing.T) {
 	if st := overlay.ReplyStatus(reply); st != overlay.StatusHopLimit {
 		t.Fatalf("status %q, want %q", st, overlay.StatusHopLimit)
 	}
+	// A forged "reply" must not make the relay publish where the client may not (here: a leave).
+	forged := `{"id":"00b0","node":"b1","phase":"drain"}`
+	if err := c.Conn().Publish("fdr.00b0.b1.fdc.root.leave", []byte(forged)); err != nil {
+		t.Fatal(err)
+	}
+	checkFor(t, 5*time.Second, 10*time.Millisecond, func() error {
+		if b.Overlay().Stats().Malformed == 0 {
+			return fmt.Errorf("forged reply not seen yet")
+		}
+		return nil
+	})
+	if st, _ := b.View().Status(bID); st != regions.StatusActive {
+		t.Fatalf("a forged relay reply changed B to %s", st)
+	}
 	st := b.Overlay().Stats()
-	if st.HopDrops != 1 || st.Relayed != 2 || st.NoResponder != 1 {
-		t.Fatalf("relay stats %+v, want 2 relayed, 1 no-responder, 1 hop drop", st)
+	if st.HopDrops != 1 || st.Relayed != 2 || st.NoResponder != 1 || st.Malformed != 1 {
+		t.Fatalf("relay stats %+v, want 2 relayed, 1 no-responder, 1 hop drop, 1 malformed", st)
 	}
 }

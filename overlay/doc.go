@@ -14,7 +14,8 @@
 //	fdh.<via>.<d>.…         relay: carried to region via's relay (by interest, like any subject),
 //	                        which republishes it as fd.<d>.… from there, once, with the hop count
 //	                        raised. Shortcut connections publish into it.
-//	fdr.<node>.…            replies wrapped by a relay, so it can turn "no responders" into a status.
+//	fdr.<r>.<node>.<token>  the reply subject a relay puts on a request it republishes; the relay
+//	                        forwards answers only to replies it recorded under such tokens.
 //	fdc.…                   FeDist control (joins, link reports); internal users only.
 //
 // ARCHITECTURE.md proposed making fd.> node-local and routing over a transit namespace with subject

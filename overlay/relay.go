@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/fedist/fedist/regions"
 	"github.com/nats-io/nats.go"
@@ -17,8 +18,9 @@ const relayQueue = "fedist-relay"
 
 // Relay is a region's relay endpoint. It takes fdh.<me>.<d>.<rest>, checks and raises the hop count,
 // and republishes fd.<d>.<rest> from here, so the message continues over this region's part of the
-// tree. A request's reply is wrapped as fdr.<node>.<reply> and unwrapped on the way back, so that a
-// destination with no responder is answered at once with a 503 status instead of a timeout. It is
+// tree. A request's reply is replaced by fdr.<region>.<node>.<token> and restored on the way back
+// (see replyTable), so that a destination with no responder is answered at once with a 503 status
+// instead of a timeout. It is
 // the endpoint of a shortcut: a region that wants to skip part of the tree publishes into the relay
 // namespace of a region nearer the destination.
 type Relay struct {
@@ -27,7 +29,8 @@ type Relay struct {
 	maxHops  int
 	log      zerolog.Logger
 	prefix   string // fdh.<me>.
-	replyPre string // fdr.<node>.
+	replyPre string // fdr.<region>.<node>.
+	replies  *replyTable
 	subs     []*nats.Subscription
 
 	relayed     atomic.Uint64
@@ -38,7 +41,8 @@ type Relay struct {
 
 func startRelay(nc *nats.Conn, me regions.RegionID, node string, maxHops int, log zerolog.Logger) (*Relay, error) {
 	r := &Relay{nc: nc, me: me, maxHops: maxHops, log: log,
-		prefix: RelayPrefix + me.String() + ".", replyPre: ReplyPrefix + node + "."}
+		prefix: RelayPrefix + me.String() + ".", replyPre: ReplyPrefix + me.String() + "." + node + ".",
+		replies: newReplyTable(2 * time.Minute)} // longer than any sensible request timeout
 	sub, err := nc.QueueSubscribe(r.prefix+">", relayQueue, r.handle)
 	if err == nil {
 		r.subs = append(r.subs, sub)
@@ -93,7 +97,7 @@ func (r *Relay) handle(m *nats.Msg) {
 	m.Header.Set(HeaderHops, strconv.Itoa(hops+1))
 	out := &nats.Msg{Subject: public, Header: m.Header, Data: m.Data}
 	if m.Reply != "" {
-		out.Reply = r.replyPre + m.Reply
+		out.Reply = r.replyPre + r.replies.add(m.Reply, time.Now())
 	}
 	if err := r.nc.PublishMsg(out); err != nil {
 		r.log.Warn().Err(err).Str("subject", public).Msg("relay publish")
@@ -104,7 +108,11 @@ func (r *Relay) handle(m *nats.Msg) {
 
 // handleReply unwraps an answer, or turns the server's own "no responders" into a status reply.
 func (r *Relay) handleReply(m *nats.Msg) {
-	reply := strings.TrimPrefix(m.Subject, r.replyPre)
+	reply, ok := r.replies.get(strings.TrimPrefix(m.Subject, r.replyPre), time.Now())
+	if !ok {
+		r.malformed.Add(1) // not a reply this relay wrapped, or one too late to matter
+		return
+	}
 	if m.Header != nil && m.Header.Get(natsStatus) == "503" && len(m.Data) == 0 && m.Header.Get(HeaderStatus) == "" {
 		r.noResponder.Add(1)
 		r.status(reply, StatusNoResponder, "no responder for "+m.Header.Get("Nats-Subject"))

@@ -13,7 +13,8 @@ const (
 	PublicPrefix  = "fd."
 	RelayPrefix   = "fdh."
 	ControlPrefix = "fdc."
-	// ReplyPrefix wraps the reply subject of a request a relay republishes: fdr.<node>.<reply>.
+	// ReplyPrefix marks the reply subject a relay puts on a request it republishes:
+	// fdr.<region>.<node>.<token>.
 	ReplyPrefix = "fdr."
 	// LookupToken is the token after the region that marks a lookup: fd.<r>.get.<kind>.<id>.
 	LookupToken = "get"
