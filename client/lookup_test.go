@@ -212,3 +212,34 @@ func TestRelayAndHopLimit(t *testing.T) {
 		t.Fatalf("relay stats %+v, want 2 relayed, 1 no-responder, 1 hop drop, 1 malformed", st)
 	}
 }
+
+// TestClientsCannotDamageFedistBuckets checks that an application user can read and watch the
+// registry but not write it, purge it or delete FeDist's buckets, here or in another region.
+func TestClientsCannotDamageFedistBuckets(t *testing.T) {
+	f := startTree(t)
+	c := f.connect(t, a1ID)
+	nc := c.Conn()
+	for _, subj := range []string{
+		"$KV.fedist-registry.region.0bad",
+		"$JS.API.STREAM.PURGE.KV_fedist-registry",
+		"$JS.fd-0001.API.STREAM.PURGE.KV_fedist-registry",
+		"$JS.fd-0001.API.STREAM.DELETE.KV_fedist-registry",
+		"$JS.API.STREAM.DELETE.KV_fedist-ids",
+		"fdc.root.leave",
+	} {
+		_, err := nc.Request(subj, []byte(`{}`), 300*time.Millisecond) // refused: no answer ever comes
+		if err == nil {
+			t.Errorf("%s: an application user's request was answered", subj)
+		}
+	}
+	// Reads still work.
+	if _, err := c.WatchRegistry(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.NewID(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(f.nodes[rootID].View().Entries()); n != 4 {
+		t.Fatalf("the root's registry holds %d entries, want 4", n)
+	}
+}

@@ -9,5 +9,19 @@ func AppSubscribe(me regions.RegionID) []string {
 	return []string{OwnRegionWildcard(me), "_INBOX.>", "$SRV.>"}
 }
 
-// AppPublishDeny lists what a client may not publish to: FeDist's control subjects.
-func AppPublishDeny() []string { return []string{ControlPrefix + ">"} }
+// AppPublishDeny lists what a client may not publish to: FeDist's control subjects, direct writes to
+// the registry, and the JetStream calls that would change, purge or delete FeDist's two buckets, in
+// this region's domain or any other. Reading and watching the registry and claiming ID blocks stay
+// allowed; applications keep full use of JetStream for their own streams.
+func AppPublishDeny() []string {
+	deny := []string{ControlPrefix + ">", "$KV." + regions.Bucket + ".>"}
+	for _, stream := range []string{"KV_" + regions.Bucket, "KV_" + regions.IDBucket} {
+		for _, api := range []string{"$JS.API", "$JS.*.API"} {
+			for _, op := range []string{"STREAM.UPDATE", "STREAM.DELETE", "STREAM.PURGE", "STREAM.MSG.DELETE",
+				"STREAM.RESTORE", "STREAM.PEER.REMOVE", "STREAM.LEADER.STEPDOWN"} {
+				deny = append(deny, api+"."+op+"."+stream)
+			}
+		}
+	}
+	return deny
+}
