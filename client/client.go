@@ -26,6 +26,9 @@ var (
 	ErrOtherRegion   = errors.New("subscriptions are limited to the client's own region")
 )
 
+// DefaultTimeout bounds a Request or Lookup whose context has no deadline.
+const DefaultTimeout = 10 * time.Second
+
 // Client is a connection to one region.
 type Client struct {
 	nc     *nats.Conn
@@ -38,9 +41,8 @@ type Client struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // owns the registry watch
 
-	idsOnce sync.Once
-	ids     *regions.Generator
-	idsErr  error
+	idsMu sync.Mutex // guards ids
+	ids   *regions.Generator
 
 	closeOnce sync.Once
 }
@@ -142,8 +144,8 @@ func (c *Client) Subscribe(subject, queue string, h nats.MsgHandler) (*nats.Subs
 	return c.nc.Subscribe(subject, h)
 }
 
-// Request sends a request to a region subject and waits for the reply or ctx. A reply with a failure
-// status becomes the matching error.
+// Request sends a request to a region subject and waits for the reply or ctx (DefaultTimeout when
+// ctx has no deadline). A reply with a failure status becomes the matching error.
 func (c *Client) Request(ctx context.Context, subject string, data []byte) (*nats.Msg, error) {
 	if err := overlay.CheckPublish(subject); err != nil {
 		return nil, err
@@ -151,6 +153,11 @@ func (c *Client) Request(ctx context.Context, subject string, data []byte) (*nat
 	r, _, _ := overlay.ParseSubject(subject)
 	if err := c.reachable(r); err != nil {
 		return nil, err
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, DefaultTimeout)
+		defer cancel()
 	}
 	m, err := c.mux.request(ctx, &nats.Msg{Subject: subject, Data: data})
 	if err != nil {
@@ -202,18 +209,22 @@ func (c *Client) Lookup(ctx context.Context, kind string, id regions.ID) ([]byte
 // NewID hands out a record ID of the client's region. Each client claims its own blocks from the
 // region's counter, so IDs never repeat across clients and nodes.
 func (c *Client) NewID(ctx context.Context) (regions.ID, error) {
-	c.idsOnce.Do(func() {
+	c.idsMu.Lock()
+	g := c.ids
+	if g == nil { // a failed attempt is not kept: the next call tries again
 		kv, err := c.js.KeyValue(ctx, regions.IDBucket)
 		if err != nil {
-			c.idsErr = fmt.Errorf("ID bucket of region %s: %w", c.region, err)
-			return
+			c.idsMu.Unlock()
+			return 0, fmt.Errorf("ID bucket of region %s: %w", c.region, err)
 		}
-		c.ids, c.idsErr = regions.NewGenerator(ctx, kv, c.region, regions.DefaultGeneratorConfig())
-	})
-	if c.idsErr != nil {
-		return 0, c.idsErr
+		if g, err = regions.NewGenerator(ctx, kv, c.region, regions.DefaultGeneratorConfig()); err != nil {
+			c.idsMu.Unlock()
+			return 0, err
+		}
+		c.ids = g
 	}
-	return c.ids.Next(ctx)
+	c.idsMu.Unlock()
+	return g.Next(ctx)
 }
 
 // WatchRegistry watches the registry: every current entry, a CaughtUp event, then each change.

@@ -243,3 +243,22 @@ func TestClientsCannotDamageFedistBuckets(t *testing.T) {
 		t.Fatalf("the root's registry holds %d entries, want 4", n)
 	}
 }
+
+// TestServeTooLargeAnswer: an answer the server would refuse comes back as an error at once.
+func TestServeTooLargeAnswer(t *testing.T) {
+	f := startTree(t)
+	srv := f.connect(t, bID)
+	if _, err := srv.Serve("big", func(context.Context, regions.ID) ([]byte, error) {
+		return make([]byte, 2<<20), nil // over the default 1 MiB max payload
+	}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	start := time.Now()
+	_, err := f.connect(t, bID).Lookup(ctx, "big", regions.NewID(bID, 1))
+	if !errors.Is(err, ErrRemote) {
+		t.Fatalf("lookup of a too-large answer: %v, want ErrRemote", err)
+	}
+	t.Logf("%v after %v", err, time.Since(start))
+}

@@ -47,9 +47,13 @@ func (c *Client) Serve(kind string, h Handler) (*nats.Subscription, error) {
 	return sub, c.nc.Flush()
 }
 
+// respond sends reply; when that fails (an answer over the server's payload limit, say), it sends an
+// error status instead, so the caller is not left waiting for its timeout.
 func (c *Client) respond(m *nats.Msg, reply *nats.Msg) {
 	if m.Reply == "" {
 		return
 	}
-	_ = c.nc.PublishMsg(reply)
+	if err := c.nc.PublishMsg(reply); err != nil {
+		_ = c.nc.PublishMsg(overlay.StatusReply(m.Reply, overlay.StatusError, "answer not sent: "+err.Error()))
+	}
 }

@@ -64,15 +64,14 @@ func (s *rootService) join(req *JoinRequest) Reply {
 		next.Name, next.Parent, next.Status = req.Name, parent, regions.StatusActive
 		upsertNode(next, regions.Node{Name: req.Node, ClientURL: req.ClientURL, LeafURL: req.LeafURL, Instance: req.Instance})
 		next.Reason = "joined by node " + req.Node
+		// Before the write lands: an evaluate pass must not see the region active without its grace.
+		s.mu.Lock()
+		s.admitted[id] = time.Now()
+		s.mu.Unlock()
 		return next, nil
 	})
 	if err != nil {
 		return refuse(CodeInternal, "registry write failed: %v", err)
-	}
-	if rep.OK {
-		s.mu.Lock()
-		s.admitted[id] = time.Now()
-		s.mu.Unlock()
 	}
 	return rep
 }
@@ -92,11 +91,11 @@ func (s *rootService) admit(tree *regions.Tree, live map[regions.RegionID]map[st
 			return refuse(CodeTaken, "region ID %s is taken by region %q; pick a free -id, or use -name %s to restart that region",
 				id, cur.Name, cur.Name)
 		}
-		if cur.Status == regions.StatusDraining {
-			return refuse(CodeTaken, "region %s (%q) is draining; wait until it has left", id, cur.Name)
-		}
 		others := knownLive(cur, live[id])
 		others = slices.DeleteFunc(others, func(nd string) bool { return nd == req.Node })
+		if cur.Status == regions.StatusDraining && len(others) > 0 {
+			return refuse(CodeTaken, "region %s (%q) is draining; wait until it has left", id, cur.Name)
+		}
 		if len(others) > 0 && cur.Node(req.Node) == nil && !routedTo(req.Peers, id, others) {
 			return refuse(CodeTaken, "region %s (%q) is active on node(s) %s; a new node of it must have cluster routes to them (-routes), or pick a free -id",
 				id, cur.Name, strings.Join(others, ", "))
@@ -185,6 +184,10 @@ func (s *rootService) leave(req *LeaveRequest) Reply {
 		}
 		if cur.IsRoot() {
 			rep = refuse(CodeBadRequest, "the root region cannot leave")
+			return nil, errUnchanged
+		}
+		if cur.Node(req.Node) == nil {
+			rep = refuse(CodeBadRequest, "node %s is not a node of region %s (%q)", req.Node, id, cur.Name)
 			return nil, errUnchanged
 		}
 		others := slices.DeleteFunc(knownLive(cur, live[id]), func(nd string) bool { return nd == req.Node })

@@ -48,7 +48,7 @@ func (n *Node) replicas() int {
 // openRegistry creates the registry bucket (at the root) or this region's mirror of the parent's
 // copy, then starts the view on it. Mirrors chain down the tree, so each server feeds only its
 // children however many regions there are.
-func (n *Node) openRegistry(parent regions.RegionID) error {
+func (n *Node) openRegistry(parent regions.RegionID) (jetstream.KeyValue, error) {
 	cfg := jetstream.KeyValueConfig{
 		Bucket:      regions.Bucket,
 		Description: "FeDist region registry; written only by the root",
@@ -66,7 +66,7 @@ func (n *Node) openRegistry(parent regions.RegionID) error {
 		return err
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	reg := regions.NewRegistry(kv)
 	var w *regions.Watcher
@@ -75,14 +75,14 @@ func (n *Node) openRegistry(parent regions.RegionID) error {
 		w, err = reg.Watch(n.ctx)
 		return err
 	}); err != nil {
-		return err
+		return nil, err
 	}
 	n.wg.Add(1)
 	go func() {
 		defer n.wg.Done()
 		n.view.Run(n.ctx, w, func(err error) { n.log.Warn().Err(err).Msg("registry watch") })
 	}()
-	return nil
+	return kv, nil
 }
 
 // openIDs creates this region's ID bucket and the generator on it.

@@ -108,6 +108,14 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("%w: %s interval must be positive, got %v", ErrConfig, name, d)
 		}
 	}
+	switch {
+	case c.Replicas < 1 || c.Replicas > 5:
+		return fmt.Errorf("%w: replicas %d must be 1..5", ErrConfig, c.Replicas)
+	case c.Replicas > 1 && c.Broker.ClusterPort == 0:
+		return fmt.Errorf("%w: replicas %d need a clustered region (-cluster and -routes)", ErrConfig, c.Replicas)
+	case c.Replicas > 1 && len(c.Broker.Routes) > 0 && c.Replicas > len(c.Broker.Routes):
+		return fmt.Errorf("%w: replicas %d exceed the %d nodes listed in -routes", ErrConfig, c.Replicas, len(c.Broker.Routes))
+	}
 	if c.ReportTTL <= c.ReportEvery {
 		return fmt.Errorf("%w: report TTL %v must exceed the report interval %v", ErrConfig, c.ReportTTL, c.ReportEvery)
 	}

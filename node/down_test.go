@@ -74,3 +74,23 @@ func TestLeave(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestDrainThenCrash: a node that stops after draining but before leaving leaves its region down,
+// not wedged in "draining", and can come back.
+func TestDrainThenCrash(t *testing.T) {
+	f := startTree(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := f.b.leavePhase(ctx, "drain"); err != nil {
+		t.Fatal(err)
+	}
+	checkFor(t, 5*time.Second, 10*time.Millisecond, func() error { return statusIs(f.root.View(), bID, regions.StatusDraining) })
+	cfg := fastConfig(t, bID, "b1", "b", f.root)
+	cfg.Broker.StoreDir = f.b.cfg.Broker.StoreDir
+	if err := f.b.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	checkFor(t, 10*time.Second, 10*time.Millisecond, func() error { return statusIs(f.root.View(), bID, regions.StatusDown) })
+	runNode(t, cfg)
+	checkFor(t, 10*time.Second, 10*time.Millisecond, func() error { return statusIs(f.a1.View(), bID, regions.StatusActive) })
+}

@@ -25,7 +25,7 @@ func (n *Node) joinParent() error {
 		return err
 	}
 	n.setPhase("syncing")
-	if err := n.openRegistry(parent); err != nil {
+	if _, err := n.openRegistry(parent); err != nil {
 		return err
 	}
 	if err := n.openIDs(); err != nil {
@@ -74,15 +74,15 @@ func (n *Node) requestJoin(parent regions.RegionID) error {
 		Node:      n.cfg.Broker.Node,
 		ClientURL: n.b.ClientURL(),
 		LeafURL:   n.b.LeafURL(),
-		Peers:     n.b.Routes(),
 		Instance:  n.b.Server().ID(),
-	}
-	data, err := json.Marshal(&req)
-	if err != nil {
-		return err
 	}
 	start := time.Now()
 	for attempt := 1; ; attempt++ {
+		req.Peers = n.b.Routes() // routes to the region's other nodes may come up while we retry
+		data, err := json.Marshal(&req)
+		if err != nil {
+			return err
+		}
 		msg, err := n.nc.Request(SubjectJoin, data, 5*time.Second)
 		if err == nil {
 			var rep Reply
@@ -122,6 +122,9 @@ func (n *Node) requestJoin(parent regions.RegionID) error {
 func (n *Node) Leave(ctx context.Context) error {
 	if n.cfg.IsRoot() {
 		return fmt.Errorf("leave: %w: the root region cannot leave", ErrBadRequest)
+	}
+	if err := n.Health(); err != nil {
+		return fmt.Errorf("leave: %w", err)
 	}
 	if err := n.leavePhase(ctx, "drain"); err != nil {
 		return err

@@ -14,7 +14,8 @@ import (
 // the root region, and starts the services only the root runs.
 func (n *Node) startRoot() error {
 	n.setPhase("syncing")
-	if err := n.openRegistry(0); err != nil {
+	kv, err := n.openRegistry(0)
+	if err != nil {
 		return err
 	}
 	if err := n.view.WaitFor(n.ctx, (*regions.View).CaughtUp); err != nil {
@@ -27,7 +28,7 @@ func (n *Node) startRoot() error {
 				ErrRootMismatch, n.cfg.Broker.StoreDir, e.ID, e.Name, e.ID)
 		}
 	}
-	svc := newRootService(n)
+	svc := newRootService(n, kv)
 	if err := n.retryJS("register the root region", func(ctx context.Context) error {
 		return svc.update(ctx, me, func(e *regions.Entry) (*regions.Entry, error) {
 			if e == nil {

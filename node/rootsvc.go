@@ -35,8 +35,7 @@ type linkState struct {
 	at       time.Time
 }
 
-func newRootService(n *Node) *rootService {
-	kv, _ := n.js.KeyValue(n.ctx, regions.Bucket) // opened moments ago by openRegistry
+func newRootService(n *Node, kv jetstream.KeyValue) *rootService {
 	return &rootService{n: n, kv: kv, reports: map[string]linkState{},
 		admitted: map[regions.RegionID]time.Time{}, started: time.Now()}
 }
@@ -191,7 +190,8 @@ func (s *rootService) evaluate(now time.Time) {
 		var want regions.Status
 		var reason string
 		switch {
-		case e.Status == regions.StatusActive && !up:
+		case (e.Status == regions.StatusActive || e.Status == regions.StatusDraining) && !up:
+			// A draining region whose node stopped before it finished leaving is down, not wedged.
 			if inGrace || now.Sub(admitted[r]) < s.n.cfg.DownGrace {
 				continue
 			}
@@ -202,16 +202,24 @@ func (s *rootService) evaluate(now time.Time) {
 			continue
 		}
 		ctx, cancel := context.WithTimeout(s.n.ctx, 5*time.Second)
+		changed := false
 		err := s.update(ctx, r, func(cur *regions.Entry) (*regions.Entry, error) {
 			if cur == nil || cur.Status != e.Status {
 				return nil, errUnchanged
 			}
 			cur.Status, cur.Reason = want, reason
+			changed = true
 			return cur, nil
 		})
 		cancel()
-		if err != nil && !errors.Is(err, context.Canceled) {
+		if errors.Is(err, context.Canceled) {
+			return
+		}
+		if err != nil {
 			s.n.log.Warn().Err(err).Str("id", r.String()).Msg("status write failed")
+			continue
+		}
+		if !changed {
 			continue
 		}
 		s.n.log.Info().Str("id", r.String()).Str("name", e.Name).Str("status", string(want)).Str("reason", reason).Msg("region status changed")

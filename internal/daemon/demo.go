@@ -65,11 +65,10 @@ func RunDemo(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	defer d.Shutdown()
 	fmt.Fprint(out, d.Describe(time.Since(start)))
 	<-ctx.Done()
 	fmt.Fprintln(out, "\nstopping the demo federation")
-	return nil
+	return d.Shutdown()
 }
 
 // StartDemo starts every demo node and waits until all are ready.
@@ -84,7 +83,7 @@ func StartDemo(ctx context.Context, store string, log zerolog.Logger, natsLevel 
 	}
 	for _, r := range demoTree {
 		if err := d.startRegion(r, log, natsLevel); err != nil {
-			d.Shutdown()
+			_ = d.Shutdown()
 			return nil, err
 		}
 		wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
@@ -92,7 +91,7 @@ func StartDemo(ctx context.Context, store string, log zerolog.Logger, natsLevel 
 			err := n.WaitReady(wctx)
 			if err != nil {
 				cancel()
-				d.Shutdown()
+				_ = d.Shutdown()
 				return nil, fmt.Errorf("demo region %s (%s): %w", r.id, r.name, err)
 			}
 		}
@@ -123,7 +122,9 @@ func (d *Demo) startRegion(r demoRegion, log zerolog.Logger, natsLevel zerolog.L
 		}
 		if routes != nil {
 			b.ClusterHost = "127.0.0.1"
-			fmt.Sscanf(routes[i][strings.LastIndex(routes[i], ":")+1:], "%d", &b.ClusterPort)
+			if _, err := fmt.Sscanf(routes[i][strings.LastIndex(routes[i], ":")+1:], "%d", &b.ClusterPort); err != nil {
+				return fmt.Errorf("demo route %s: %w", routes[i], err)
+			}
 			b.Routes = routes
 		}
 		cfg := node.DefaultConfig(b, r.name, r.parent)
@@ -168,7 +169,7 @@ func (d *Demo) Describe(took time.Duration) string {
 }
 
 // Shutdown stops every node, children first, and removes a temporary store.
-func (d *Demo) Shutdown() {
+func (d *Demo) Shutdown() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var errs []error
@@ -180,5 +181,5 @@ func (d *Demo) Shutdown() {
 	if !d.keep {
 		errs = append(errs, os.RemoveAll(d.store))
 	}
-	_ = errors.Join(errs...)
+	return errors.Join(errs...)
 }

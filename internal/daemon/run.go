@@ -105,7 +105,7 @@ func serve(ctx context.Context, n *node.Node, log zerolog.Logger, leave bool) er
 		lctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		if err := n.Leave(lctx); err != nil {
-			log.Error().Err(err).Msg("leave failed; the region will be marked down instead")
+			log.Error().Err(err).Msg("leave failed; once this node stops the root marks the region down")
 		} else {
 			log.Info().Msg("left the federation")
 		}
