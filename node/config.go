@@ -108,6 +108,11 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("%w: %s interval must be positive, got %v", ErrConfig, name, d)
 		}
 	}
+	if c.IsRoot() && c.Broker.ClusterPort != 0 {
+		// Each root node would run its own registry writer and down detector with its own view of
+		// the link reports; until one is elected, the root region runs on one node.
+		return fmt.Errorf("%w: the root region runs on one node for now (no -cluster on fedist-root)", ErrConfig)
+	}
 	switch {
 	case c.Replicas < 1 || c.Replicas > 5:
 		return fmt.Errorf("%w: replicas %d must be 1..5", ErrConfig, c.Replicas)
