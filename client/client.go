@@ -35,7 +35,6 @@ type Client struct {
 	js     jetstream.JetStream
 	region regions.RegionID
 	view   *regions.View
-	mux    *mux
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -71,7 +70,7 @@ func Connect(ctx context.Context, urls string, opts ...nats.Option) (*Client, er
 		return nil, fmt.Errorf("connect %s: %w (has region %s joined yet?)", urls, err, r)
 	}
 	cctx, cancel := context.WithCancel(context.Background())
-	c := &Client{nc: nc, js: js, region: r, view: regions.NewView(), mux: newMux(nc), ctx: cctx, cancel: cancel}
+	c := &Client{nc: nc, js: js, region: r, view: regions.NewView(), ctx: cctx, cancel: cancel}
 	w, err := reg.Watch(cctx) // the watch lives as long as the client, not as long as Connect
 	if err != nil {
 		c.Close()
@@ -159,15 +158,18 @@ func (c *Client) Request(ctx context.Context, subject string, data []byte) (*nat
 		ctx, cancel = context.WithTimeout(ctx, DefaultTimeout)
 		defer cancel()
 	}
-	m, err := c.mux.request(ctx, &nats.Msg{Subject: subject, Data: data})
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", subject, err)
-	}
-	if st := overlay.ReplyStatus(m); st == overlay.StatusNoResponder {
-		// The registry may have learnt meanwhile that the region is gone; that is the better answer.
+	m, err := c.nc.RequestWithContext(ctx, subject, data)
+	if errors.Is(err, nats.ErrNoResponders) {
+		// nats.go reads every 503 (the server's own, or a FeDist status saying nobody will answer) as
+		// "no responders". The registry may have learnt meanwhile that the region is gone; that is the
+		// better answer.
 		if rerr := c.reachable(r); rerr != nil {
 			return nil, rerr
 		}
+		return nil, fmt.Errorf("%s: %w", subject, ErrNoResponder)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", subject, err)
 	}
 	return m, statusErr(subject, m)
 }

@@ -171,22 +171,38 @@ func TestRelayAndHopLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := f.connect(t, bID)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	reply, err := c.mux.request(ctx, &nats.Msg{Subject: via})
+	// Raw replies: nats.go's Request would turn the 503 statuses below into ErrNoResponders.
+	replies := make(chan *nats.Msg, 4)
+	inbox := c.Conn().NewInbox()
+	if _, err := c.Conn().Subscribe(inbox, func(m *nats.Msg) { replies <- m }); err != nil {
+		t.Fatal(err)
+	}
+	request := func(m *nats.Msg) (*nats.Msg, error) {
+		m.Reply = inbox
+		if err := c.Conn().PublishMsg(m); err != nil {
+			return nil, err
+		}
+		select {
+		case r := <-replies:
+			return r, nil
+		case <-time.After(5 * time.Second):
+			return nil, errors.New("no reply")
+		}
+	}
+	reply, err := request(&nats.Msg{Subject: via})
 	if err != nil || string(reply.Data) != "user-2" {
 		t.Fatalf("relayed lookup: %v %v", reply, err)
 	}
 	// Through the relay, a lookup nobody serves fails fast with a status, not a timeout.
 	none, _ := overlay.RelaySubject(bID, overlay.LookupSubject("nothing", regions.NewID(a1ID, 2)))
-	reply, err = c.mux.request(ctx, &nats.Msg{Subject: none})
+	reply, err = request(&nats.Msg{Subject: none})
 	if err != nil || overlay.ReplyStatus(reply) != overlay.StatusNoResponder {
 		t.Fatalf("relayed lookup without responder: %v %v", reply, err)
 	}
 	// A message that has crossed MaxHops relays is dropped and counted.
 	m := nats.NewMsg(via)
 	m.Header.Set(overlay.HeaderHops, "4")
-	reply, err = c.mux.request(ctx, m)
+	reply, err = request(m)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,8 +3,10 @@ package overlay
 import "github.com/nats-io/nats.go"
 
 // The reply-status convention. A reply may carry HeaderStatus; a reply without it is a normal answer
-// ("ok"). Failure replies have an empty body and also carry nats.go's "Status: 503" header, so a plain
-// nats.go client (and the nats CLI) sees them as "no responders" without knowing FeDist.
+// ("ok"). Replies saying that nobody will answer (no-responder, unknown-region, region-down,
+// hop-limit) have an empty body and also carry nats.go's "Status: 503" header, so a plain nats.go
+// client (and the nats CLI) sees them as "no responders" without knowing FeDist. not-found and error
+// come from a responder and carry no 503.
 const (
 	HeaderStatus = "Fd-Status" // one of the Status* values
 	HeaderError  = "Fd-Error"  // a human-readable reason for a failure status
@@ -30,7 +32,9 @@ func StatusReply(subject, status, reason string) *nats.Msg {
 	if reason != "" {
 		m.Header.Set(HeaderError, reason)
 	}
-	if status != StatusOK && status != StatusNotFound {
+	switch status {
+	case StatusNoResponder, StatusUnknownRegion, StatusRegionDown, StatusHopLimit:
+		// Nobody will answer: plain nats.go clients read this as "no responders".
 		m.Header.Set(natsStatus, "503")
 	}
 	return m
