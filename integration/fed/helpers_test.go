@@ -33,17 +33,9 @@ func smallTopo(t testing.TB) *topo.Topology { return smallTopoLinks(t, nil, 1) }
 // smallTopoLinks is smallTopo with the given allowed links (nil: all) and nodes in A and B.
 func smallTopoLinks(t testing.TB, links *topo.Links, nodes int) *topo.Topology {
 	t.Helper()
-	m, err := topo.NewMatrix([]string{"root", "a", "a1", "b"})
+	m, err := topo.LoadRTT("../testdata/small-rtt.csv") // shared with the lab tests
 	if err != nil {
 		t.Fatal(err)
-	}
-	for _, l := range []struct {
-		a, b string
-		ms   float64
-	}{{"root", "a", 4}, {"a", "a1", 2}, {"root", "b", 6}, {"a1", "b", 3}, {"root", "a1", 6}, {"a", "b", 8}} {
-		if err := m.Set(l.a, l.b, l.ms); err != nil {
-			t.Fatal(err)
-		}
 	}
 	top, err := topo.New([]topo.Region{
 		{ID: rootID, Name: "root", Nodes: 1},

@@ -91,22 +91,11 @@ func (r *Report) ratioPlot() (*plot.Plot, error) {
 	p.Add(tl, one)
 	p.Legend.Add("tree path", tl)
 	p.Legend.Add("oracle (= 1)", one)
-	for _, m := range r.Modes {
-		var pts plotter.XYs
-		for i, row := range rows {
-			if v, ok := row.p50(m); ok {
-				pts = append(pts, plotter.XY{X: float64(i + 1), Y: math.Max(v/row.OracleMs, 0.5)})
-			}
-		}
-		if len(pts) == 0 {
-			continue
-		}
-		s, err := modeScatter(m, pts)
-		if err != nil {
-			return nil, err
-		}
-		p.Add(s)
-		p.Legend.Add(string(m)+" p50", s)
+	err = addModeScatters(p, r.Modes, rows, func(i int, row *Row, p50 float64) plotter.XY {
+		return plotter.XY{X: float64(i + 1), Y: math.Max(p50/row.OracleMs, 0.5)}
+	})
+	if err != nil {
+		return nil, err
 	}
 	p.X.Min = 0
 	return p, nil
@@ -131,11 +120,23 @@ func (r *Report) honestyPlot() (*plot.Plot, error) {
 	diag.Color, diag.Dashes = colorTree, []vg.Length{vg.Points(4), vg.Points(3)}
 	p.Add(diag)
 	p.Legend.Add("measured = tree path", diag)
-	for _, m := range r.Modes {
+	err = addModeScatters(p, r.Modes, r.Rows, func(_ int, row *Row, p50 float64) plotter.XY {
+		return plotter.XY{X: row.TreeMs, Y: p50}
+	})
+	if err != nil {
+		return nil, err
+	}
+	p.X.Min, p.Y.Min = 0, 0
+	return p, nil
+}
+
+// addModeScatters adds one scatter per mode, a point per row that has a p50 in that mode.
+func addModeScatters(p *plot.Plot, modes []fed.Mode, rows []*Row, point func(i int, row *Row, p50 float64) plotter.XY) error {
+	for _, m := range modes {
 		var pts plotter.XYs
-		for _, row := range r.Rows {
+		for i, row := range rows {
 			if v, ok := row.p50(m); ok {
-				pts = append(pts, plotter.XY{X: row.TreeMs, Y: v})
+				pts = append(pts, point(i, row, v))
 			}
 		}
 		if len(pts) == 0 {
@@ -143,13 +144,12 @@ func (r *Report) honestyPlot() (*plot.Plot, error) {
 		}
 		s, err := modeScatter(m, pts)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		p.Add(s)
 		p.Legend.Add(string(m)+" p50", s)
 	}
-	p.X.Min, p.Y.Min = 0, 0
-	return p, nil
+	return nil
 }
 
 func modeScatter(m fed.Mode, pts plotter.XYs) (*plotter.Scatter, error) {

@@ -17,27 +17,10 @@ var natsStragglers = []goleak.Option{
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m, natsStragglers...) }
 
 // smallTopo is root ← A ← A1 and root ← B with RTTs of a few ms, and a direct A1-B link that beats
-// the tree.
+// the tree (integration/testdata/small.json, shared with the fed tests).
 func smallTopo(t testing.TB) *topo.Topology {
 	t.Helper()
-	m, err := topo.NewMatrix([]string{"root", "a", "a1", "b"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, l := range []struct {
-		a, b string
-		ms   float64
-	}{{"root", "a", 4}, {"a", "a1", 2}, {"root", "b", 6}, {"a1", "b", 3}, {"root", "a1", 6}, {"a", "b", 8}} {
-		if err := m.Set(l.a, l.b, l.ms); err != nil {
-			t.Fatal(err)
-		}
-	}
-	top, err := topo.New([]topo.Region{
-		{ID: 0x0001, Name: "root", Nodes: 1},
-		{ID: 0x00a0, Name: "a", Parent: 0x0001, Nodes: 1},
-		{ID: 0x00a1, Name: "a1", Parent: 0x00a0, Nodes: 1},
-		{ID: 0x00b0, Name: "b", Parent: 0x0001, Nodes: 1},
-	}, m, nil)
+	top, err := topo.Load("../testdata/small.json")
 	if err != nil {
 		t.Fatal(err)
 	}
