@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -23,7 +24,7 @@ var ErrNotReady = errors.New("nats-server did not become ready")
 // Broker is one running embedded nats-server.
 type Broker struct {
 	cfg      Config
-	internal string // password of the internal user
+	internal string // password of the internal users
 	opts     *server.Options
 	srv      *server.Server
 
@@ -39,22 +40,14 @@ func Start(cfg Config) (*Broker, error) {
 	if err != nil {
 		return nil, err
 	}
-	internal := ""
-	if cfg.AppSubscribe != nil {
-		internal = nuid.Next()
-		opts.Users = []*server.User{
-			{Username: internalUser, Password: internal},
-			{Username: AppUser, Permissions: &server.Permissions{
-				Subscribe: &server.SubjectPermission{Allow: cfg.AppSubscribe},
-				Publish:   &server.SubjectPermission{Allow: []string{">"}, Deny: cfg.AppPublishDeny},
-			}},
-		}
-		opts.NoAuthUser = AppUser
-	}
+	auth := &authenticator{cfg: &cfg, internal: nuid.Next(), log: cfg.Log.With().Str("nats", opts.ServerName).Logger()}
+	opts.CustomClientAuthentication = auth
+	opts.CustomRouterAuthentication = routeAuth{auth}
 	srv, err := server.NewServer(opts)
 	if err != nil {
 		return nil, fmt.Errorf("broker %s: %w", opts.ServerName, err)
 	}
+	auth.srv = srv
 	log := &zlog{l: cfg.Log.With().Str("nats", opts.ServerName).Logger()}
 	srv.SetLoggerV2(log, cfg.Debug, cfg.Trace, false)
 	srv.Start()
@@ -71,7 +64,20 @@ func Start(cfg Config) (*Broker, error) {
 		srv.Shutdown()
 		return nil, fmt.Errorf("broker %s: %w: %s", opts.ServerName, ErrNotReady, fatal)
 	}
-	return &Broker{cfg: cfg, internal: internal, opts: opts, srv: srv}, nil
+	// nats-server enables JetStream at start only for accounts configured with limits, which the
+	// options struct cannot express for named accounts; enabling them now also recovers their
+	// streams from StoreDir.
+	for _, name := range []string{FedistAccount, AppAccount} {
+		acc, err := srv.LookupAccount(name)
+		if err == nil {
+			err = acc.EnableJetStream(nil, nil)
+		}
+		if err != nil {
+			srv.Shutdown()
+			return nil, fmt.Errorf("broker %s: JetStream for account %s: %w", opts.ServerName, name, err)
+		}
+	}
+	return &Broker{cfg: cfg, internal: auth.internal, opts: opts, srv: srv}, nil
 }
 
 func serverOptions(c *Config) (*server.Options, error) {
@@ -89,46 +95,79 @@ func serverOptions(c *Config) (*server.Options, error) {
 		MaxPingsOut:        c.MaxPingsOut,
 		Debug:              c.Debug,
 		Trace:              c.Trace,
+		Accounts:           []*server.Account{server.NewAccount(AppAccount), server.NewAccount(FedistAccount)},
+	}
+	tlsOn := c.TLS.CA != ""
+	if c.ClientTLS {
+		tc, err := c.TLS.ClientPortConfig()
+		if err != nil {
+			return nil, fmt.Errorf("%w: client TLS: %v", ErrConfig, err)
+		}
+		o.TLS, o.TLSConfig, o.TLSTimeout = true, tc, tlsTimeout
 	}
 	compression := server.CompressionOpts{Mode: server.CompressionOff}
 	if c.Compression {
 		compression = server.CompressionOpts{Mode: server.CompressionS2Auto}
 	}
 	if c.LeafPort != 0 {
-		if c.LeafToken != "" {
-			o.LeafNode.Username, o.LeafNode.Password = LeafUser, c.LeafToken
-		}
 		o.LeafNode.Host = c.LeafHost
 		o.LeafNode.Port = c.LeafPort
 		o.LeafNode.Compression = compression
+		if tlsOn {
+			tc, err := c.TLS.ServerConfig()
+			if err != nil {
+				return nil, fmt.Errorf("%w: leafnode TLS: %v", ErrConfig, err)
+			}
+			o.LeafNode.TLSConfig, o.LeafNode.TLSTimeout = tc, tlsTimeout
+		}
 	}
 	o.LeafNode.ReconnectInterval = c.LeafReconnect
 	o.LeafNode.DialTimeout = c.LeafDialTimeout
 	if len(c.ParentURLs) > 0 {
-		remote := &server.RemoteLeafOpts{
-			IgnoreDiscoveredServers: c.LeafIgnoreDiscovered,
-			DenyImports:             c.LeafDeny,
-			DenyExports:             c.LeafDeny,
-			Compression:             compression,
-			DialTimeout:             c.LeafDialTimeout,
-		}
-		for _, s := range c.ParentURLs {
-			u, err := parseURL(s, "nats-leaf")
-			if err != nil {
-				return nil, fmt.Errorf("%w: parent URL: %v", ErrConfig, err)
+		// One link per account: FeDist's control plane and the applications' traffic never share a
+		// connection, so nothing an application does on its link reaches FeDist's account.
+		for _, acc := range []string{FedistAccount, AppAccount} {
+			remote := &server.RemoteLeafOpts{
+				LocalAccount:            acc,
+				IgnoreDiscoveredServers: c.LeafIgnoreDiscovered,
+				DenyImports:             c.LeafDeny,
+				DenyExports:             c.LeafDeny,
+				Compression:             compression,
+				DialTimeout:             c.LeafDialTimeout,
 			}
-			if c.LeafToken != "" && u.User == nil {
-				u.User = url.UserPassword(LeafUser, c.LeafToken)
+			if tlsOn {
+				tc, err := c.TLS.ClientConfig("")
+				if err != nil {
+					return nil, fmt.Errorf("%w: leafnode TLS: %v", ErrConfig, err)
+				}
+				remote.TLS, remote.TLSConfig, remote.TLSTimeout = true, tc, tlsTimeout
 			}
-			remote.URLs = append(remote.URLs, u)
+			for _, s := range c.ParentURLs {
+				u, err := parseURL(s, "nats-leaf")
+				if err != nil {
+					return nil, fmt.Errorf("%w: parent URL: %v", ErrConfig, err)
+				}
+				u.User = url.UserPassword(leafUserPrefix+acc, c.LeafToken)
+				remote.URLs = append(remote.URLs, u)
+			}
+			o.LeafNode.Remotes = append(o.LeafNode.Remotes, remote)
 		}
-		o.LeafNode.Remotes = []*server.RemoteLeafOpts{remote}
 	}
 	if c.ClusterPort != 0 {
 		o.Cluster.Name = "fd-" + c.Region.String()
 		o.Cluster.Host = c.ClusterHost
 		o.Cluster.Port = c.ClusterPort
 		o.Cluster.Compression = server.CompressionOpts{Mode: server.CompressionOff}
+		if tlsOn {
+			tc, err := c.TLS.ServerConfig()
+			if err != nil {
+				return nil, fmt.Errorf("%w: cluster TLS: %v", ErrConfig, err)
+			}
+			// nats-server uses one config for both ends of a route: it presents the node's
+			// certificate when dialing and requires the peer's when accepting.
+			tc.RootCAs = tc.ClientCAs
+			o.Cluster.TLSConfig, o.Cluster.TLSTimeout = tc, tlsTimeout
+		}
 		for _, s := range c.Routes {
 			u, err := parseURL(s, "nats-route")
 			if err != nil {
@@ -140,6 +179,10 @@ func serverOptions(c *Config) (*server.Options, error) {
 	return o, nil
 }
 
+// tlsTimeout bounds a TLS handshake, in seconds (nats-server's unit). WAN links need more than the
+// 2 s default of nats-server when a handshake crosses a slow link.
+const tlsTimeout = 5
+
 // Config returns the config the broker was started with.
 func (b *Broker) Config() Config { return b.cfg }
 
@@ -149,8 +192,14 @@ func (b *Broker) Server() *server.Server { return b.srv }
 // Name returns the server name, fd-<rrrr>-<node>.
 func (b *Broker) Name() string { return b.opts.ServerName }
 
-// Account returns the account that carries FeDist and application traffic.
-func (b *Broker) Account() *server.Account { return b.srv.GlobalAccount() }
+// Account returns the named account (AppAccount or FedistAccount), or nil.
+func (b *Broker) Account(name string) *server.Account {
+	acc, err := b.srv.LookupAccount(name)
+	if err != nil {
+		return nil
+	}
+	return acc
+}
 
 // ClientURL returns nats://host:port of the client listener, with the advertised host.
 func (b *Broker) ClientURL() string {
@@ -195,19 +244,18 @@ func (b *Broker) hostPort(listen string, port int) string {
 	return net.JoinHostPort(host, strconv.Itoa(port))
 }
 
-// Connect opens an in-process client connection, which costs no socket.
-func (b *Broker) Connect(name string, opts ...nats.Option) (*nats.Conn, error) {
-	opts = append([]nats.Option{nats.Name(name), nats.InProcessServer(b.srv), nats.MaxReconnects(-1)}, opts...)
-	if b.internal != "" {
-		opts = append(opts, nats.UserInfo(internalUser, b.internal))
-	}
+// Connect opens an in-process client connection with full permissions in account (AppAccount or
+// FedistAccount). It costs no socket.
+func (b *Broker) Connect(name, account string, opts ...nats.Option) (*nats.Conn, error) {
+	opts = append([]nats.Option{nats.Name(name), nats.InProcessServer(b.srv), nats.MaxReconnects(-1),
+		nats.UserInfo(internalUser+"-"+account, b.internal)}, opts...)
 	return nats.Connect("", opts...)
 }
 
 // Parent returns the region and node of the parent server this node's leafnode link reaches, and
 // whether that link is up.
 func (b *Broker) Parent() (regions.RegionID, string, bool) {
-	lz, err := b.srv.Leafz(nil)
+	lz, err := b.srv.Leafz(&server.LeafzOptions{Account: FedistAccount})
 	if err != nil {
 		return 0, "", false
 	}
@@ -221,20 +269,29 @@ func (b *Broker) Parent() (regions.RegionID, string, bool) {
 }
 
 // Children returns the child regions connected to this node, with the nodes of each, read from the
-// server names of the accepted leafnode connections. Leafnodes not made by FeDist are ignored.
+// server names of the accepted leafnode connections. A child node counts only while both of its
+// links (FeDist's and the applications') are up. With TLS the names are those the children's
+// certificates hold (the authenticator refuses any other); in insecure mode they are whatever the
+// children announce.
 func (b *Broker) Children() map[regions.RegionID][]string {
 	out := make(map[regions.RegionID][]string)
 	lz, err := b.srv.Leafz(nil)
 	if err != nil {
 		return out
 	}
+	links := map[string]int{}
 	for _, l := range lz.Leafs {
-		if l.IsSpoke {
-			continue
+		if !l.IsSpoke && (l.Account == FedistAccount || l.Account == AppAccount) {
+			links[l.Name]++
 		}
-		if r, node, ok := ParseServerName(l.Name); ok {
+	}
+	for name, n := range links {
+		if r, node, ok := ParseServerName(name); ok && n >= 2 {
 			out[r] = append(out[r], node)
 		}
+	}
+	for _, nodes := range out {
+		slices.Sort(nodes)
 	}
 	return out
 }

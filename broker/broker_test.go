@@ -41,7 +41,11 @@ func TestConfigValidate(t *testing.T) {
 		{"client port off", func(c *Config) { c.ClientPort = 0 }, "client port 0"},
 		{"bad parent URL", func(c *Config) { c.ParentURLs = []string{"nats-leaf://nohost"} }, "parent URL"},
 		{"routes without a cluster port", func(c *Config) { c.Routes = []string{"127.0.0.1:6222"} }, "no cluster port"},
-		{"permissions without a leaf token", func(c *Config) { c.AppSubscribe = []string{">"}; c.LeafToken = "" }, "leaf token"},
+		{"insecure mode without a leaf token", func(c *Config) { c.LeafToken = "" }, "leaf token"},
+		{"non-loopback listener without TLS", func(c *Config) { c.LeafHost = "0.0.0.0" }, "without TLS"},
+		{"half the TLS files", func(c *Config) { c.TLS.CA = "ca.crt" }, "all of -tls-ca"},
+		{"client TLS without a certificate", func(c *Config) { c.ClientTLS = true }, "client TLS"},
+		{"reserved user name", func(c *Config) { c.Users = []User{{Name: "fedist-x", Password: "p"}} }, "reserved"},
 	}
 	for _, tc := range cases {
 		c := base

@@ -8,7 +8,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fedist/fedist/internal/pki"
 	"github.com/fedist/fedist/regions"
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/rs/zerolog"
 )
 
@@ -58,14 +60,29 @@ type Config struct {
 	ClusterPort int
 	Routes      []string
 
-	// AppSubscribe, when non-nil, turns on client permissions: a client that connects without
-	// credentials becomes the user AppUser, which may subscribe only to these subjects and may
-	// publish to anything but AppPublishDeny. FeDist's own connections use an internal user with a
-	// per-process random password. nil leaves the client port open (no users).
-	AppSubscribe   []string
-	AppPublishDeny []string
-	// LeafToken is the password every leafnode link of the federation presents (user LeafUser).
-	// Leafnodes must authenticate apart from clients, or they would get the app user's permissions.
+	// TLS holds the node's credential: the federation CA and this node's certificate and key
+	// (made with `fedist-root certs`). When set, every link between servers (leafnodes to the parent
+	// and from children, cluster routes) runs mutual TLS, and a peer is admitted only with a
+	// certificate of the federation that names it. Empty means insecure mode: every listener must be
+	// on loopback unless Insecure is set.
+	TLS pki.TLSFiles
+	// ClientTLS offers TLS on the client port with the node's certificate; client certificates of
+	// the federation (`fedist-root certs client`) are verified when presented and name the user.
+	ClientTLS bool
+	// Insecure allows non-loopback listeners without TLS. Anyone who reaches such a port can join
+	// the federation as a leafnode with LeafToken, or connect as an application without credentials.
+	Insecure bool
+
+	// Users are the application users of the client port. Each is put into the application account
+	// with the permissions AppPermissions returns. A client without credentials becomes the user
+	// NoAuthUser only when NoAuthApps is set, which is allowed only in insecure mode.
+	Users      []User
+	NoAuthApps bool
+	// AppPermissions returns the permissions of an application user. nil means full permissions in
+	// the application account (tests of plain routing only).
+	AppPermissions func(user string) *server.Permissions
+	// LeafToken is the password every leafnode link of the federation presents. In insecure mode it
+	// is the only gate; with TLS the certificate is, and the token is checked as well when set.
 	LeafToken string
 
 	// StoreDir is where JetStream keeps its files. Required.
@@ -95,6 +112,7 @@ func DefaultConfig(r regions.RegionID, node, storeDir string) Config {
 		LeafDialTimeout: 2 * time.Second,
 		StoreDir:        storeDir,
 		LeafToken:       DevLeafToken,
+		NoAuthApps:      true, // insecure loopback default; secure nodes configure Users
 		MaxMemory:       64 << 20, // registry mirror and ID blocks are tiny; leave room for applications
 		MaxStore:        1 << 30,
 		Log:             zerolog.Nop(),
@@ -126,8 +144,32 @@ func (c *Config) Validate() error {
 			return bad("%s port %d out of range (-1 = any free port)", p.name, p.port)
 		}
 	}
-	if c.AppSubscribe != nil && c.LeafToken == "" {
-		return bad("client permissions need a leaf token, so that leafnode links do not authenticate as the app user")
+	if err := checkTLS(c.TLS); err != nil {
+		return bad("%v", err)
+	}
+	if c.ClientTLS && c.TLS.CA == "" {
+		return bad("client TLS needs the node's certificate (-tls-ca, -tls-cert, -tls-key)")
+	}
+	if c.TLS.CA == "" && !c.Insecure {
+		for _, l := range []struct {
+			name, host string
+			port       int
+		}{{"client", c.ClientHost, c.ClientPort}, {"leafnode", c.LeafHost, c.LeafPort}, {"cluster", c.ClusterHost, c.ClusterPort}} {
+			if l.port != 0 && !isLoopback(l.host) {
+				return bad("%s listener on %q without TLS: give the node a certificate (-tls-ca, -tls-cert, -tls-key), or -insecure to accept anyone who reaches the port", l.name, l.host)
+			}
+		}
+	}
+	if c.NoAuthApps && !c.Insecure && c.TLS.CA != "" {
+		return bad("clients without credentials are accepted only in insecure mode; configure users")
+	}
+	if c.TLS.CA == "" && c.LeafToken == "" {
+		return bad("insecure mode needs a leaf token: it is the only thing a leafnode link presents")
+	}
+	for i, u := range c.Users {
+		if err := u.check(); err != nil {
+			return bad("user %d: %v", i+1, err)
+		}
 	}
 	if c.ClientPort == 0 {
 		return bad("client port 0: the client listener cannot be disabled (use -1 for any free port)")
@@ -163,31 +205,59 @@ func parseURL(s, scheme string) (*url.URL, error) {
 	return u, nil
 }
 
-// Users of the embedded server.
+// Accounts and users of the embedded server.
 const (
-	AppUser      = "app"         // clients without credentials, when permissions are on
-	LeafUser     = "fedist-leaf" // leafnode links between regions
-	internalUser = "fedist"      // the node's own connections
-	// DevLeafToken is the default leaf password. Set your own (-leaf-token) on every node of a
-	// federation that is reachable by anyone else.
+	// AppAccount carries application traffic (region subjects, inboxes, relays), the applications'
+	// own JetStream, and the read-only registry copy applications watch.
+	AppAccount = "APP"
+	// FedistAccount holds FeDist's own state and control: the registry, the ID counters, joins and
+	// link reports. No application user belongs to it and it exports nothing, so no NATS feature
+	// an application can use reaches it.
+	FedistAccount = "FEDIST"
+	// NoAuthUser is the user a client without credentials becomes in insecure mode.
+	NoAuthUser = "app"
+	// DevLeafToken is the default leaf password of insecure mode.
 	DevLeafToken = "fedist-dev"
+
+	internalUser    = "fedist-internal" // the node's own in-process connections, per account
+	leafUserPrefix  = "fedist-leaf-"    // a leafnode link names the account it binds: fedist-leaf-APP
 )
 
 // Domain returns the JetStream domain of region r. Every node of a region shares it.
 func Domain(r regions.RegionID) string { return "fd-" + r.String() }
 
-// ServerName returns the nats-server name of a node: fd-<rrrr>-<node>.
-func ServerName(r regions.RegionID, node string) string { return "fd-" + r.String() + "-" + node }
+// ServerName returns the nats-server name of a node: fd-<rrrr>-<node> (see regions.ServerName).
+func ServerName(r regions.RegionID, node string) string { return regions.ServerName(r, node) }
 
 // ParseServerName splits a server name made by ServerName. ok is false for other servers.
 func ParseServerName(name string) (r regions.RegionID, node string, ok bool) {
-	rest, found := strings.CutPrefix(name, "fd-")
-	if !found || len(rest) < 6 || rest[4] != '-' {
-		return 0, "", false
+	return regions.ParseServerName(name)
+}
+
+// isLoopback reports whether a listen host is on loopback only.
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
 	}
-	r, err := regions.ParseRegion(rest[:4])
-	if err != nil {
-		return 0, "", false
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// checkTLS accepts all three files or none.
+func checkTLS(f pki.TLSFiles) error {
+	set := 0
+	for _, v := range []string{f.CA, f.Cert, f.Key} {
+		if v != "" {
+			set++
+		}
 	}
-	return r, rest[5:], true
+	if set != 0 && set != 3 {
+		return fmt.Errorf("TLS needs all of -tls-ca, -tls-cert and -tls-key (have ca=%q cert=%q key=%q)", f.CA, f.Cert, f.Key)
+	}
+	if set == 3 {
+		if _, err := f.ServerConfig(); err != nil {
+			return fmt.Errorf("TLS: %v", err)
+		}
+	}
+	return nil
 }

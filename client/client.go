@@ -7,7 +7,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/fedist/fedist/broker"
 	"github.com/fedist/fedist/overlay"
 	"github.com/fedist/fedist/regions"
 	"github.com/nats-io/nats.go"
@@ -40,24 +39,32 @@ type Client struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // owns the registry watch
 
-	idsMu sync.Mutex // guards ids
-	ids   *regions.Generator
+	ids idRange
 
 	closeOnce sync.Once
 }
 
 // Connect connects to a region's node(s); urls is a comma-separated list, as for nats.Connect. It
 // returns once the client knows its region and holds a copy of the registry.
+//
+// A client may receive replies only on its own region's inboxes (overlay.InboxPrefix), which a
+// nats.go connection fixes before it connects. Connect therefore asks the server for its region on
+// a first, short connection, and then connects with the region's inbox prefix.
 func Connect(ctx context.Context, urls string, opts ...nats.Option) (*Client, error) {
 	opts = append([]nats.Option{nats.MaxReconnects(-1), nats.ReconnectWait(250 * time.Millisecond)}, opts...)
-	nc, err := nats.Connect(urls, opts...)
+	probe, err := nats.Connect(urls, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("connect %s: %w", urls, err)
 	}
-	r, _, ok := broker.ParseServerName(nc.ConnectedServerName())
+	name := probe.ConnectedServerName()
+	probe.Close()
+	r, _, ok := regions.ParseServerName(name)
 	if !ok {
-		nc.Close()
-		return nil, fmt.Errorf("connect %s: server %q: %w", urls, nc.ConnectedServerName(), ErrNotFedist)
+		return nil, fmt.Errorf("connect %s: server %q: %w", urls, name, ErrNotFedist)
+	}
+	nc, err := nats.Connect(urls, append(opts, nats.CustomInboxPrefix(overlay.InboxPrefix(r)))...)
+	if err != nil {
+		return nil, fmt.Errorf("connect %s: %w", urls, err)
 	}
 	js, err := jetstream.New(nc)
 	if err != nil {
@@ -206,27 +213,6 @@ func (c *Client) Lookup(ctx context.Context, kind string, id regions.ID) ([]byte
 		return nil, err
 	}
 	return m.Data, nil
-}
-
-// NewID hands out a record ID of the client's region. Each client claims its own blocks from the
-// region's counter, so IDs never repeat across clients and nodes.
-func (c *Client) NewID(ctx context.Context) (regions.ID, error) {
-	c.idsMu.Lock()
-	g := c.ids
-	if g == nil { // a failed attempt is not kept: the next call tries again
-		kv, err := c.js.KeyValue(ctx, regions.IDBucket)
-		if err != nil {
-			c.idsMu.Unlock()
-			return 0, fmt.Errorf("ID bucket of region %s: %w", c.region, err)
-		}
-		if g, err = regions.NewGenerator(ctx, kv, c.region, regions.DefaultGeneratorConfig()); err != nil {
-			c.idsMu.Unlock()
-			return 0, err
-		}
-		c.ids = g
-	}
-	c.idsMu.Unlock()
-	return g.Next(ctx)
 }
 
 // WatchRegistry watches the registry: every current entry, a CaughtUp event, then each change.

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fedist/fedist/broker"
 	"github.com/fedist/fedist/overlay"
 	"github.com/fedist/fedist/regions"
 	"github.com/nats-io/nats.go"
@@ -90,7 +91,7 @@ func waitInterest(t *testing.T, f *fed, subject string) {
 	t.Helper()
 	checkFor(t, 10*time.Second, 10*time.Millisecond, func() error {
 		for r, n := range f.nodes {
-			if n.Broker().Account().Interest(subject) == 0 {
+			if n.Broker().Account(broker.AppAccount).Interest(subject) == 0 {
 				return fmt.Errorf("no interest for %s at %s yet", subject, r)
 			}
 		}

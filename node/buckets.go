@@ -2,7 +2,6 @@ package node
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -82,39 +81,9 @@ func (n *Node) openRegistry(parent regions.RegionID) (jetstream.KeyValue, error)
 		defer n.wg.Done()
 		n.view.Run(n.ctx, w, func(err error) { n.log.Warn().Err(err).Msg("registry watch") })
 	}()
+	if err := n.openAppRegistry(kv); err != nil {
+		return nil, err
+	}
 	return kv, nil
 }
 
-// openIDs creates this region's ID bucket and the generator on it.
-func (n *Node) openIDs() error {
-	cfg := regions.IDBucketConfig()
-	cfg.Replicas = n.replicas()
-	var kv jetstream.KeyValue
-	if err := n.retryJS("open ID bucket", func(ctx context.Context) error {
-		var err error
-		kv, err = n.js.CreateOrUpdateKeyValue(ctx, cfg)
-		return err
-	}); err != nil {
-		return err
-	}
-	var g *regions.Generator
-	var fatal error
-	if err := n.retryJS("start ID generator", func(ctx context.Context) error {
-		var err error
-		g, err = regions.NewGenerator(ctx, kv, n.Region(), regions.DefaultGeneratorConfig())
-		if errors.Is(err, regions.ErrBadCounter) || errors.Is(err, regions.ErrCounterDeleted) || errors.Is(err, regions.ErrBadConfig) {
-			fatal = err // retrying cannot mend the stored counter; an operator must look
-			return nil
-		}
-		return err
-	}); err != nil {
-		return err
-	}
-	if fatal != nil {
-		return fmt.Errorf("ID generator of region %s: %w", n.Region(), fatal)
-	}
-	n.mu.Lock()
-	n.ids = g
-	n.mu.Unlock()
-	return nil
-}

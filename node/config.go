@@ -23,8 +23,9 @@ type Config struct {
 
 	// Overlay tunes the routing of application traffic.
 	Overlay overlay.Config
-	// OpenClients turns client permissions off: any client may then subscribe to any region's
-	// subjects. By default a client of region R may subscribe only to fd.R.> and its inboxes.
+	// OpenClients turns client permissions off: an application user may then publish and subscribe
+	// to anything in the application account. By default a client of region R has the permissions
+	// of overlay.AppPublish and overlay.AppSubscribe. FeDist's own account stays closed either way.
 	OpenClients bool
 
 	// Replicas is the JetStream replica count of the region's buckets. Use 3 in a region of three
@@ -49,6 +50,8 @@ type Config struct {
 	JoinRetry time.Duration
 	// DrainWait is how long Leave keeps serving after marking the region draining.
 	DrainWait time.Duration
+	// JSTimeout bounds one JetStream call of the node (a registry or ID bucket read or write).
+	JSTimeout time.Duration
 
 	Log zerolog.Logger
 }
@@ -68,6 +71,7 @@ func DefaultConfig(b broker.Config, name string, parent regions.RegionID) Config
 		JoinRetry:    time.Second,
 		JoinPatience: 15 * time.Second, // a parent that starts at the same moment joins well within this
 		DrainWait:    2 * time.Second,  // in-flight requests finish; new ones already see "draining"
+		JSTimeout:    5 * time.Second,  // a region's own JetStream; several meta-leader elections fit
 		Log:          b.Log,
 	}
 }
@@ -103,7 +107,7 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("%w: region %s has parent %s but no parent leafnode URL (-parent)", ErrConfig, c.Broker.Region, c.Parent)
 	}
 	for name, d := range map[string]time.Duration{"poll": c.PollEvery, "report": c.ReportEvery,
-		"report TTL": c.ReportTTL, "join retry": c.JoinRetry} {
+		"report TTL": c.ReportTTL, "join retry": c.JoinRetry, "JetStream timeout": c.JSTimeout} {
 		if d <= 0 {
 			return fmt.Errorf("%w: %s interval must be positive, got %v", ErrConfig, name, d)
 		}

@@ -2,7 +2,6 @@ package node
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -79,16 +78,8 @@ func (n *Node) requestJoin(parent regions.RegionID) error {
 	start := time.Now()
 	for attempt := 1; ; attempt++ {
 		req.Peers = n.b.Routes() // routes to the region's other nodes may come up while we retry
-		data, err := json.Marshal(&req)
-		if err != nil {
-			return err
-		}
-		msg, err := n.nc.Request(SubjectJoin, data, 5*time.Second)
+		rep, err := n.requestTimeout(SubjectJoin, &req, 5*time.Second)
 		if err == nil {
-			var rep Reply
-			if err := json.Unmarshal(msg.Data, &rep); err != nil {
-				return fmt.Errorf("join: unreadable reply from the root: %w", err)
-			}
 			waitParent := rep.Code == CodeParentUnknown || rep.Code == CodeParentDown
 			if !rep.OK && waitParent && time.Since(start) < n.cfg.JoinPatience {
 				n.log.Warn().Str("reason", rep.Reason).Msg("join: parent not ready yet, retrying")
@@ -139,14 +130,9 @@ func (n *Node) Leave(ctx context.Context) error {
 }
 
 func (n *Node) leavePhase(ctx context.Context, phase string) error {
-	data, _ := json.Marshal(&LeaveRequest{ID: n.Region().String(), Node: n.cfg.Broker.Node, Phase: phase})
-	msg, err := n.nc.RequestWithContext(ctx, SubjectLeave, data)
+	rep, err := n.request(ctx, SubjectLeave, &LeaveRequest{ID: n.Region().String(), Node: n.cfg.Broker.Node, Phase: phase})
 	if err != nil {
 		return fmt.Errorf("leave (%s): %w", phase, err)
-	}
-	var rep Reply
-	if err := json.Unmarshal(msg.Data, &rep); err != nil {
-		return fmt.Errorf("leave (%s): unreadable reply: %w", phase, err)
 	}
 	if !rep.OK {
 		return &RefusedError{Code: rep.Code, Reason: rep.Reason}

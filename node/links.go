@@ -1,7 +1,6 @@
 package node
 
 import (
-	"encoding/json"
 	"maps"
 	"slices"
 	"time"
@@ -31,8 +30,11 @@ func (n *Node) reportLinks() {
 		}
 		changed := !maps.EqualFunc(now, last, slices.Equal[[]string])
 		if changed || time.Since(sent) >= n.cfg.ReportEvery {
-			data, _ := json.Marshal(&LinkReport{Reporter: n.b.Name(), Region: n.Region().String(), Children: now})
-			if err := n.nc.Publish(SubjectLinks, data); err != nil {
+			data, err := n.sec.seal(SubjectLinks, &LinkReport{Reporter: n.b.Name(), Region: n.Region().String(), Children: now})
+			if err == nil {
+				err = n.nc.Publish(SubjectLinks, data)
+			}
+			if err != nil {
 				n.log.Warn().Err(err).Msg("link report")
 			}
 			if changed {

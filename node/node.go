@@ -21,9 +21,13 @@ type Node struct {
 	cfg  Config
 	log  zerolog.Logger
 	b    *broker.Broker
-	nc   *nats.Conn
-	js   jetstream.JetStream // this region's own domain
+	nc   *nats.Conn          // FeDist's account: control, registry, IDs
+	js   jetstream.JetStream // FeDist's account, this region's own domain
+	anc  *nats.Conn          // the applications' account: relay, ID ranges, registry copy, stream gateway
+	ajs  jetstream.JetStream // the applications' account
 	ov   *overlay.Overlay
+	sec  security // signs control messages (and checks them at the root); zero in insecure mode
+	hwm  jetstream.KeyValue // at the root: every region's ID high-water mark
 	view *regions.View
 
 	ctx    context.Context
@@ -49,42 +53,33 @@ func Start(cfg Config) (*Node, error) {
 	}
 	bcfg := cfg.Broker
 	if !cfg.OpenClients {
-		bcfg.AppSubscribe = overlay.AppSubscribe(bcfg.Region)
-		bcfg.AppPublishDeny = overlay.AppPublishDeny()
+		bcfg.AppPermissions = appPermissions(bcfg.Region)
 	}
 	b, err := broker.Start(bcfg)
 	if err != nil {
 		return nil, err
 	}
-	nc, err := b.Connect("fedist-node " + b.Name())
+	sec, err := newSecurity(cfg.Broker.TLS)
 	if err != nil {
 		_ = b.Shutdown(context.Background())
-		return nil, fmt.Errorf("node %s: in-process connection: %w", b.Name(), err)
+		return nil, err
 	}
-	js, err := jetstream.NewWithDomain(nc, broker.Domain(cfg.Broker.Region))
-	if err != nil {
-		nc.Close()
-		_ = b.Shutdown(context.Background())
-		return nil, fmt.Errorf("node %s: jetstream: %w", b.Name(), err)
-	}
-	// Answer "is this process still running?" for the root (see rootService.instanceAlive).
-	if _, err := nc.Subscribe(SubjectInstance+b.Server().ID(), func(m *nats.Msg) { _ = m.Respond(nil) }); err != nil {
-		nc.Close()
+	n := &Node{cfg: cfg, b: b, sec: sec}
+	if err := n.connect(); err != nil {
+		n.closeConns()
 		_ = b.Shutdown(context.Background())
 		return nil, fmt.Errorf("node %s: %w", b.Name(), err)
 	}
-	ov, err := overlay.Start(nc, cfg.Broker.Region, cfg.Broker.Node, cfg.Overlay, cfg.Log)
+	ov, err := overlay.Start(n.anc, cfg.Broker.Region, cfg.Broker.Node, cfg.Overlay, cfg.Log)
 	if err != nil {
-		nc.Close()
+		n.closeConns()
 		_ = b.Shutdown(context.Background())
 		return nil, fmt.Errorf("node %s: overlay: %w", b.Name(), err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	n := &Node{
-		cfg: cfg, log: cfg.Log.With().Str("region", cfg.Broker.Region.String()).Str("node", cfg.Broker.Node).Logger(),
-		b: b, nc: nc, js: js, ov: ov, view: regions.NewView(), ctx: ctx, cancel: cancel,
-		phase: "starting", ready: make(chan struct{}), failed: make(chan struct{}),
-	}
+	n.log = cfg.Log.With().Str("region", cfg.Broker.Region.String()).Str("node", cfg.Broker.Node).Logger()
+	n.ov, n.view, n.ctx, n.cancel = ov, regions.NewView(), ctx, cancel
+	n.phase, n.ready, n.failed = "starting", make(chan struct{}), make(chan struct{})
 	n.log.Info().Str("client", b.ClientURL()).Str("leaf", b.LeafURL()).Str("cluster", b.ClusterURL()).Msg("broker started")
 	n.wg.Add(1)
 	go func() {
@@ -92,6 +87,37 @@ func Start(cfg Config) (*Node, error) {
 		n.run()
 	}()
 	return n, nil
+}
+
+// connect opens the node's two in-process connections and answers the root's "is this process
+// still running?" (see rootService.nodeRunning).
+func (n *Node) connect() error {
+	var err error
+	if n.nc, err = n.b.Connect("fedist-node "+n.b.Name(), broker.FedistAccount); err != nil {
+		return fmt.Errorf("in-process connection: %w", err)
+	}
+	if n.anc, err = n.b.Connect("fedist-node-app "+n.b.Name(), broker.AppAccount); err != nil {
+		return fmt.Errorf("in-process connection: %w", err)
+	}
+	domain := broker.Domain(n.cfg.Broker.Region)
+	if n.js, err = jetstream.NewWithDomain(n.nc, domain); err != nil {
+		return err
+	}
+	if n.ajs, err = jetstream.New(n.anc); err != nil {
+		return err
+	}
+	if _, err := n.nc.Subscribe(SubjectInstance+n.b.Server().ID(), func(m *nats.Msg) { _ = m.Respond(nil) }); err != nil {
+		return err
+	}
+	return n.startJSGateway()
+}
+
+func (n *Node) closeConns() {
+	for _, c := range []*nats.Conn{n.nc, n.anc} {
+		if c != nil {
+			c.Close()
+		}
+	}
 }
 
 func (n *Node) run() {
@@ -220,7 +246,7 @@ func (n *Node) Shutdown(ctx context.Context) error {
 		if oerr := n.ov.Stop(); oerr != nil {
 			n.log.Warn().Err(oerr).Msg("overlay stop")
 		}
-		n.nc.Close()
+		n.closeConns()
 		err = n.b.Shutdown(ctx)
 		n.log.Info().Msg("node stopped")
 	})

@@ -12,6 +12,7 @@ const (
 	SubjectJoin  = "fdc.root.join"  // JoinRequest → Reply
 	SubjectLeave = "fdc.root.leave" // LeaveRequest → Reply
 	SubjectLinks = "fdc.root.links" // LinkReport, no reply
+	SubjectHWM   = "fdc.root.hwm"   // HWMRequest → HWMReply
 	// SubjectInstance prefixes the subject every node process answers on (fdc.inst.<server ID>),
 	// so the root can ask whether the process behind a registered node is still running.
 	SubjectInstance = "fdc.inst."
@@ -60,6 +61,7 @@ const (
 	CodeBadRequest    = "bad-request"
 	CodeHasChildren   = "has-children"
 	CodeInternal      = "internal"
+	CodeIdentity      = "identity" // the request is not signed by a node of the region it names
 )
 
 // Errors a join or leave can end with. A *RefusedError wraps one of them.
@@ -72,6 +74,7 @@ var (
 	ErrNotJoined    = errors.New("node has not joined yet")
 	ErrRootMismatch = errors.New("registry has a different root")
 	ErrInternalRoot = errors.New("root failed to write the registry")
+	ErrIdentity     = errors.New("request not signed by a node of the region it names")
 )
 
 // RefusedError is a join or leave the root refused. Its message is the root's reason.
@@ -103,6 +106,8 @@ func codeErr(code string) error {
 		return ErrBadRequest
 	case CodeInternal:
 		return ErrInternalRoot
+	case CodeIdentity:
+		return ErrIdentity
 	}
 	return fmt.Errorf("unknown refusal code %q", code)
 }

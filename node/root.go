@@ -42,6 +42,9 @@ func (n *Node) startRoot() error {
 	}); err != nil {
 		return err
 	}
+	if err := n.openHWM(); err != nil {
+		return err
+	}
 	if err := n.openIDs(); err != nil {
 		return err
 	}

@@ -51,6 +51,9 @@ func (s *rootService) start() error {
 	if _, err := nc.Subscribe(SubjectLinks, s.onLinks); err != nil {
 		return err
 	}
+	if _, err := nc.QueueSubscribe(SubjectHWM, "fedist-root", s.onHWM); err != nil {
+		return err
+	}
 	if err := nc.Flush(); err != nil {
 		return err
 	}
@@ -64,8 +67,10 @@ func (s *rootService) start() error {
 	return nil
 }
 
-func (s *rootService) respond(m *nats.Msg, rep Reply) {
-	data, _ := json.Marshal(&rep)
+func (s *rootService) respond(m *nats.Msg, rep Reply) { s.respondAny(m, &rep) }
+
+func (s *rootService) respondAny(m *nats.Msg, rep any) {
+	data, _ := json.Marshal(rep)
 	if err := m.Respond(data); err != nil {
 		s.n.log.Warn().Err(err).Msg("root reply")
 	}
@@ -73,11 +78,19 @@ func (s *rootService) respond(m *nats.Msg, rep Reply) {
 
 func (s *rootService) onJoin(m *nats.Msg) {
 	var req JoinRequest
-	if err := json.Unmarshal(m.Data, &req); err != nil {
-		s.respond(m, refuse(CodeBadRequest, "join request is not valid JSON: %v", err))
+	id, err := s.n.sec.open(SubjectJoin, m.Data, &req)
+	if err != nil {
+		s.n.log.Warn().Err(err).Msg("unreadable or unsigned join request refused")
+		s.respond(m, refuse(CodeBadRequest, "join request: %v", err))
 		return
 	}
-	rep := s.join(&req)
+	var rep Reply
+	if id != nil && (id.Region.String() != req.ID || id.Node != req.Node) {
+		rep = refuse(CodeIdentity, "the node's certificate names %s (region %s, node %s), but it asks to join as region %s, node %s; issue it a certificate with `fedist-root certs node -id %s -name %s`",
+			id, id.Region, id.Node, req.ID, req.Node, req.ID, req.Node)
+	} else {
+		rep = s.join(&req)
+	}
 	ev := s.n.log.Info()
 	if !rep.OK {
 		ev = s.n.log.Warn().Str("code", rep.Code).Str("reason", rep.Reason)
@@ -88,19 +101,30 @@ func (s *rootService) onJoin(m *nats.Msg) {
 
 func (s *rootService) onLeave(m *nats.Msg) {
 	var req LeaveRequest
-	if err := json.Unmarshal(m.Data, &req); err != nil {
-		s.respond(m, refuse(CodeBadRequest, "leave request is not valid JSON: %v", err))
+	id, err := s.n.sec.open(SubjectLeave, m.Data, &req)
+	if err != nil {
+		s.respond(m, refuse(CodeBadRequest, "leave request: %v", err))
 		return
 	}
-	rep := s.leave(&req)
+	var rep Reply
+	if id != nil && (id.Region.String() != req.ID || id.Node != req.Node) {
+		rep = refuse(CodeIdentity, "signed by %s, not by node %s of region %s", id, req.Node, req.ID)
+	} else {
+		rep = s.leave(&req)
+	}
 	s.n.log.Info().Str("id", req.ID).Str("leave_node", req.Node).Str("phase", req.Phase).Bool("ok", rep.OK).Str("reason", rep.Reason).Msg("leave request")
 	s.respond(m, rep)
 }
 
 func (s *rootService) onLinks(m *nats.Msg) {
 	var rep LinkReport
-	if err := json.Unmarshal(m.Data, &rep); err != nil {
-		s.n.log.Warn().Err(err).Msg("unreadable link report")
+	id, err := s.n.sec.open(SubjectLinks, m.Data, &rep)
+	if err != nil {
+		s.n.log.Warn().Err(err).Msg("unreadable or unsigned link report")
+		return
+	}
+	if id != nil && id.ServerName() != rep.Reporter {
+		s.n.log.Warn().Str("signer", id.String()).Str("reporter", rep.Reporter).Msg("link report signed by another node; ignored")
 		return
 	}
 	r, node, ok := broker.ParseServerName(rep.Reporter)

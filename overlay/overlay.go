@@ -45,6 +45,7 @@ type Stats struct {
 	NoResponder uint64 // relayed requests answered "no responder"
 	HopDrops    uint64 // messages dropped at the hop limit
 	Malformed   uint64 // relay subjects that did not name a region subject
+	BadReply    uint64 // relayed requests refused because their reply was not an inbox
 }
 
 // Start starts the overlay of one node of region me on nc, a connection to the node's server with
@@ -67,6 +68,7 @@ func (o *Overlay) Stats() Stats {
 		NoResponder: o.relay.noResponder.Load(),
 		HopDrops:    o.relay.hopDrops.Load(),
 		Malformed:   o.relay.malformed.Load(),
+		BadReply:    o.relay.badReply.Load(),
 	}
 }
 

@@ -2,26 +2,79 @@ package overlay
 
 import "github.com/fedist/fedist/regions"
 
-// AppSubscribe lists what a client of region me may subscribe to: its own region's subjects, its
-// inboxes, relay replies, and the NATS service-discovery subjects. Everything else, including another
-// region's fd.<r>.> and wildcards spanning regions, is refused with the normal permissions error.
-func AppSubscribe(me regions.RegionID) []string {
-	return []string{OwnRegionWildcard(me), "_INBOX.>", "$SRV.>"}
+// Namespaces of the application account that only FeDist serves.
+const (
+	// IDPrefix is where a region's nodes hand out ranges of record IDs: fdi.<r>.range. Clients of r
+	// may publish only to their own region's.
+	IDPrefix = "fdi."
+	// JSGatewayPrefix is where a region's nodes take JetStream API calls from applications:
+	// fdjs.<r>.API.<call>. Creating or changing a stream goes only through it (see CheckStream);
+	// every other call is passed on unchanged. Point a client at it with
+	// jetstream.NewWithAPIPrefix(nc, JSGatewayAPI(r)) or `nats --js-api-prefix fdjs.<r>.API`.
+	JSGatewayPrefix = "fdjs."
+	// InboxRoot starts every application inbox: _INBOX.<r>.<…>; see InboxPrefix.
+	InboxRoot = "_INBOX."
+)
+
+// InboxPrefix returns the inbox prefix a client of region r must use (nats.CustomInboxPrefix, or
+// the nats CLI's --inbox-prefix): _INBOX.<r>. A client may subscribe only to its own region's
+// inboxes, so nobody else's replies reach it.
+func InboxPrefix(r regions.RegionID) string { return InboxRoot + r.String() }
+
+// IDSubject returns fdi.<r>.range, where region r's nodes hand out ID ranges.
+func IDSubject(r regions.RegionID) string { return IDPrefix + r.String() + ".range" }
+
+// IDRangeRequest asks a node of the region for up to N consecutive IDs on IDSubject.
+type IDRangeRequest struct {
+	N uint64 `json:"n"`
 }
 
-// AppPublishDeny lists what a client may not publish to: FeDist's control subjects, direct writes to
-// the registry, and the JetStream calls that would change, purge or delete FeDist's two buckets, in
-// this region's domain or any other. Reading and watching the registry and claiming ID blocks stay
-// allowed; applications keep full use of JetStream for their own streams.
+// IDRangeReply is N consecutive IDs from First (16 hex digits), or an Error.
+type IDRangeReply struct {
+	First string `json:"first,omitempty"`
+	N     uint64 `json:"n,omitempty"`
+	Error string `json:"error,omitempty"`
+}
+
+// JSGatewayAPI returns fdjs.<r>.API, the JetStream API prefix of region r's gateway.
+func JSGatewayAPI(r regions.RegionID) string { return JSGatewayPrefix + r.String() + ".API" }
+
+// AppSubscribe lists what a client of region me may subscribe to: its own region's subjects, its
+// region's inboxes, and the NATS service-discovery subjects. Everything else, including another
+// region's fd.<r>.> and every wildcard spanning regions, is refused with the normal permissions
+// error.
+func AppSubscribe(me regions.RegionID) []string {
+	return []string{OwnRegionWildcard(me), InboxPrefix(me) + ".>", "$SRV.>"}
+}
+
+// AppPublish lists what a client of region me may publish to. Replies to requests it received are
+// allowed besides (nats-server's allow_responses), whatever their subject.
+//
+//   - fd.> and fdh.>: any region subject, directly or through a relay;
+//   - fdi.<me>.> and fdjs.<me>.>: its own region's ID ranges and JetStream gateway;
+//   - its own JetStream in its own region: $JS.API.> (less AppPublishDeny), acks, flow control,
+//     and KV and object-store writes. Another region's domain ($JS.<domain>.API.>) is not listed,
+//     so it is refused.
+//   - $SRV.>: NATS service discovery.
+func AppPublish(me regions.RegionID) []string {
+	return []string{
+		PublicPrefix + ">", RelayPrefix + ">",
+		IDPrefix + me.String() + ".>", JSGatewayPrefix + me.String() + ".>",
+		"$JS.API.>", "$JS.ACK.>", "$JS.FC.>", "$KV.>", "$O.>",
+		"$SRV.>",
+	}
+}
+
+// AppPublishDeny lists the exceptions to AppPublish: creating, changing or restoring a stream
+// directly (a stream's subjects could capture another region's traffic, so those calls go through
+// the gateway, which checks them), and any write to the applications' registry copy.
 func AppPublishDeny() []string {
-	deny := []string{ControlPrefix + ">", "$KV." + regions.Bucket + ".>"}
-	for _, stream := range []string{"KV_" + regions.Bucket, "KV_" + regions.IDBucket} {
-		for _, api := range []string{"$JS.API", "$JS.*.API"} {
-			for _, op := range []string{"STREAM.UPDATE", "STREAM.DELETE", "STREAM.PURGE", "STREAM.MSG.DELETE",
-				"STREAM.RESTORE", "STREAM.PEER.REMOVE", "STREAM.LEADER.STEPDOWN"} {
-				deny = append(deny, api+"."+op+"."+stream)
-			}
-		}
+	deny := []string{"$KV." + regions.Bucket + ".>"}
+	for _, op := range []string{"CREATE", "UPDATE", "RESTORE"} {
+		deny = append(deny, "$JS.API.STREAM."+op+".*")
+	}
+	for _, op := range []string{"DELETE", "PURGE", "MSG.DELETE", "LEADER.STEPDOWN", "PEER.REMOVE"} {
+		deny = append(deny, "$JS.API.STREAM."+op+".KV_"+regions.Bucket)
 	}
 	return deny
 }

@@ -37,6 +37,7 @@ type Relay struct {
 	noResponder atomic.Uint64
 	hopDrops    atomic.Uint64
 	malformed   atomic.Uint64
+	badReply    atomic.Uint64
 }
 
 func startRelay(nc *nats.Conn, me regions.RegionID, node string, maxHops int, log zerolog.Logger) (*Relay, error) {
@@ -82,6 +83,11 @@ func (r *Relay) handle(m *nats.Msg) {
 	if _, _, err := ParseSubject(public); err != nil {
 		r.malformed.Add(1)
 		r.status(m.Reply, StatusError, "relay: "+err.Error())
+		return
+	}
+	if m.Reply != "" && !ValidReply(m.Reply) {
+		r.badReply.Add(1)
+		r.log.Warn().Str("subject", m.Subject).Str("reply", m.Reply).Msg("relay: refusing a request whose reply is not an inbox")
 		return
 	}
 	hops := Hops(m)
@@ -139,4 +145,19 @@ func (r *Relay) stop() error {
 	}
 	r.subs = nil
 	return errors.Join(errs...)
+}
+
+// ValidReply reports whether a relay may answer to reply: only an application inbox (_INBOX.…) or
+// another relay's wrapped reply (fdr.…), with no wildcard. Anything else would let a client borrow
+// the relay's permissions to publish where it may not, such as a JetStream API subject.
+func ValidReply(reply string) bool {
+	if !strings.HasPrefix(reply, InboxRoot) && !strings.HasPrefix(reply, ReplyPrefix) {
+		return false
+	}
+	for _, tok := range strings.Split(reply, ".") {
+		if tok == "" || tok == "*" || tok == ">" {
+			return false
+		}
+	}
+	return true
 }

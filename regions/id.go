@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 )
 
 // RegionID names a region. Zero is reserved and never valid.
@@ -107,4 +108,21 @@ func hex(v uint64, width int) string {
 		v >>= 4
 	}
 	return string(b[:width])
+}
+
+// ServerName returns the nats-server name of a node of region r: fd-<rrrr>-<node>. Clients learn
+// their region from it, and parents the region of a child's leafnode link.
+func ServerName(r RegionID, node string) string { return "fd-" + r.String() + "-" + node }
+
+// ParseServerName splits a server name made by ServerName. ok is false for other servers.
+func ParseServerName(name string) (r RegionID, node string, ok bool) {
+	rest, found := strings.CutPrefix(name, "fd-")
+	if !found || len(rest) < 6 || rest[4] != '-' {
+		return 0, "", false
+	}
+	r, err := ParseRegion(rest[:4])
+	if err != nil {
+		return 0, "", false
+	}
+	return r, rest[5:], true
 }

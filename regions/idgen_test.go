@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/goleak"
@@ -13,10 +14,21 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
+// newGenerator returns a generator with the default config but a fixed block size.
 func newGenerator(t testing.TB, kv jetstream.KeyValue, r RegionID, block uint64) *Generator {
 	t.Helper()
+	return newGeneratorConfig(t, kv, r, fixedBlock(block))
+}
+
+// fixedBlock returns the default config with blocks of size block that never grow.
+func fixedBlock(block uint64) GeneratorConfig {
 	cfg := DefaultGeneratorConfig()
-	cfg.Block = block
+	cfg.Block, cfg.MaxBlock = block, block
+	return cfg
+}
+
+func newGeneratorConfig(t testing.TB, kv jetstream.KeyValue, r RegionID, cfg GeneratorConfig) *Generator {
+	t.Helper()
 	g, err := NewGenerator(t.Context(), kv, r, cfg)
 	if err != nil {
 		t.Fatalf("NewGenerator: %v", err)
@@ -168,11 +180,21 @@ func TestGeneratorConflictRereads(t *testing.T) {
 	}
 }
 
+// TestGeneratorContention checks that conflicts alone never fail a claim: only the caller's context
+// ends the retries, and then the error says both what ended them and what they were fighting.
 func TestGeneratorContention(t *testing.T) {
 	kv, _ := IDBucketKV(t, RunJetStream(t, ""))
-	g := newGenerator(t, &racingKV{KeyValue: kv, races: 1 << 30, value: "42"}, 9, 10)
-	if _, err := g.Next(t.Context()); !errors.Is(err, ErrContention) {
-		t.Fatalf("Next under endless conflicts = %v, want ErrContention", err)
+	cfg := fixedBlock(10)
+	cfg.BackoffMax = 5 * time.Millisecond
+	g := newGeneratorConfig(t, &racingKV{KeyValue: kv, races: 1 << 30, value: "42"}, 9, cfg)
+	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	defer cancel()
+	_, err := g.Next(ctx)
+	if !errors.Is(err, ErrContention) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Next under endless conflicts = %v, want ErrContention and context.DeadlineExceeded", err)
+	}
+	if st := g.Stats(); st.Conflicts < 2 || st.Blocks != 0 {
+		t.Errorf("Stats = %+v, want several conflicts, 0 blocks", st)
 	}
 }
 
@@ -202,15 +224,26 @@ func TestGeneratorExhausted(t *testing.T) {
 	}
 }
 
+// TestGeneratorCounterDeleted checks that without a Floor a deleted or purged counter is refused,
+// not restarted at 1. TestGeneratorFloor covers the recreation at a Floor.
 func TestGeneratorCounterDeleted(t *testing.T) {
 	kv, _ := IDBucketKV(t, RunJetStream(t, ""))
-	take(t, newGenerator(t, kv, 4, 10), 1)
-	if err := kv.Delete(t.Context(), SeqKey(4)); err != nil {
-		t.Fatal(err)
-	}
-	g := newGenerator(t, kv, 4, 10)
-	if id, err := g.Next(t.Context()); !errors.Is(err, ErrCounterDeleted) {
-		t.Fatalf("Next after the counter was deleted = %s, %v; want ErrCounterDeleted", id, err)
+	for _, purge := range []bool{false, true} {
+		take(t, newGenerator(t, kv, 4, 10), 1)
+		del := kv.Delete
+		if purge {
+			del = kv.Purge
+		}
+		if err := del(t.Context(), SeqKey(4)); err != nil {
+			t.Fatal(err)
+		}
+		g := newGenerator(t, kv, 4, 10)
+		if id, err := g.Next(t.Context()); !errors.Is(err, ErrCounterDeleted) {
+			t.Fatalf("purge=%v: Next after the counter was deleted = %s, %v; want ErrCounterDeleted", purge, id, err)
+		}
+		if _, err := kv.Put(t.Context(), SeqKey(4), []byte("1000")); err != nil { // the operator's repair
+			t.Fatal(err)
+		}
 	}
 }
 
@@ -233,21 +266,33 @@ func TestGeneratorConfig(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name string
-		cfg  GeneratorConfig
+		edit func(*GeneratorConfig)
 		ok   bool
 	}{
-		{"block 1", GeneratorConfig{Block: 1}, true},
-		{"block MaxSeq", GeneratorConfig{Block: MaxSeq}, true},
-		{"custom key", GeneratorConfig{Block: 1, Key: "seq.test-1/a_b=c"}, true},
-		{"block 0", GeneratorConfig{Block: 0}, false},
-		{"block over MaxSeq", GeneratorConfig{Block: MaxSeq + 1}, false},
-		{"key leading dot", GeneratorConfig{Block: 1, Key: ".seq"}, false},
-		{"key trailing dot", GeneratorConfig{Block: 1, Key: "seq."}, false},
-		{"key empty token", GeneratorConfig{Block: 1, Key: "seq..a"}, false},
-		{"key space", GeneratorConfig{Block: 1, Key: "seq a"}, false},
-		{"key wildcard", GeneratorConfig{Block: 1, Key: "seq.*"}, false},
+		{"block 1", func(c *GeneratorConfig) { c.Block = 1 }, true},
+		{"block MaxSeq", func(c *GeneratorConfig) { c.Block, c.MaxBlock = MaxSeq, MaxSeq }, true},
+		{"fixed block", func(c *GeneratorConfig) { c.Block, c.MaxBlock, c.Refill = 10, 0, 0 }, true},
+		{"max block = block", func(c *GeneratorConfig) { c.Block, c.MaxBlock, c.Refill = 10, 10, 0 }, true},
+		{"custom key", func(c *GeneratorConfig) { c.Key = "seq.test-1/a_b=c" }, true},
+		{"floor MaxSeq+1", func(c *GeneratorConfig) { c.Floor = MaxSeq + 1 }, true},
+		{"backoff fixed", func(c *GeneratorConfig) { c.BackoffMin, c.BackoffMax = time.Second, time.Second }, true},
+		{"block 0", func(c *GeneratorConfig) { c.Block = 0 }, false},
+		{"block over MaxSeq", func(c *GeneratorConfig) { c.Block, c.MaxBlock = MaxSeq+1, MaxSeq+1 }, false},
+		{"block over max block", func(c *GeneratorConfig) { c.Block = c.MaxBlock + 1 }, false},
+		{"max block over MaxSeq", func(c *GeneratorConfig) { c.MaxBlock = MaxSeq + 1 }, false},
+		{"growing without refill", func(c *GeneratorConfig) { c.Refill = 0 }, false},
+		{"backoff min 0", func(c *GeneratorConfig) { c.BackoffMin = 0 }, false},
+		{"backoff max below min", func(c *GeneratorConfig) { c.BackoffMax = c.BackoffMin - 1 }, false},
+		{"floor over MaxSeq+1", func(c *GeneratorConfig) { c.Floor = MaxSeq + 2 }, false},
+		{"key leading dot", func(c *GeneratorConfig) { c.Key = ".seq" }, false},
+		{"key trailing dot", func(c *GeneratorConfig) { c.Key = "seq." }, false},
+		{"key empty token", func(c *GeneratorConfig) { c.Key = "seq..a" }, false},
+		{"key space", func(c *GeneratorConfig) { c.Key = "seq a" }, false},
+		{"key wildcard", func(c *GeneratorConfig) { c.Key = "seq.*" }, false},
 	} {
-		if err := tc.cfg.Validate(); (err == nil) != tc.ok || (err != nil && !errors.Is(err, ErrBadConfig)) {
+		cfg := DefaultGeneratorConfig()
+		tc.edit(&cfg)
+		if err := cfg.Validate(); (err == nil) != tc.ok || (err != nil && !errors.Is(err, ErrBadConfig)) {
 			t.Errorf("%s: Validate = %v, want ok=%v or ErrBadConfig", tc.name, err, tc.ok)
 		}
 	}
