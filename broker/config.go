@@ -112,7 +112,7 @@ func DefaultConfig(r regions.RegionID, node, storeDir string) Config {
 		LeafDialTimeout: 2 * time.Second,
 		StoreDir:        storeDir,
 		LeafToken:       DevLeafToken,
-		NoAuthApps:      true, // insecure loopback default; secure nodes configure Users
+		NoAuthApps:      true,     // insecure loopback default; secure nodes configure Users
 		MaxMemory:       64 << 20, // registry mirror and ID blocks are tiny; leave room for applications
 		MaxStore:        1 << 30,
 		Log:             zerolog.Nop(),
@@ -219,8 +219,8 @@ const (
 	// DevLeafToken is the default leaf password of insecure mode.
 	DevLeafToken = "fedist-dev"
 
-	internalUser    = "fedist-internal" // the node's own in-process connections, per account
-	leafUserPrefix  = "fedist-leaf-"    // a leafnode link names the account it binds: fedist-leaf-APP
+	internalUser   = "fedist-internal" // the node's own in-process connections, per account
+	leafUserPrefix = "fedist-leaf-"    // a leafnode link names the account it binds: fedist-leaf-APP
 )
 
 // Domain returns the JetStream domain of region r. Every node of a region shares it.

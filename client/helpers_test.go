@@ -2,15 +2,19 @@ package client
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/fedist/fedist/broker"
 	"github.com/fedist/fedist/internal/testutil"
 	"github.com/fedist/fedist/node"
+	"github.com/fedist/fedist/overlay"
 	"github.com/fedist/fedist/regions"
+	"github.com/nats-io/nats.go"
 	"github.com/rs/zerolog"
 	"go.uber.org/goleak"
 )
@@ -136,5 +140,36 @@ func runWait(t testing.TB, n *node.Node) {
 	defer cancel()
 	if err := n.WaitReady(ctx); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// plain connects a plain nats.go client to region r's node, with the region's inbox prefix, and
+// returns it with the channel its asynchronous errors (permission violations) arrive on.
+func (f *fed) plain(t testing.TB, r regions.RegionID, opts ...nats.Option) (*nats.Conn, chan error) {
+	errs := make(chan error, 16)
+	opts = append([]nats.Option{nats.CustomInboxPrefix(overlay.InboxPrefix(r)),
+		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) { errs <- err })}, opts...)
+	nc, err := nats.Connect(f.nodes[r].Broker().ClientURL(), opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	return nc, errs
+}
+
+// expectDenied waits for the permissions violation that names subject.
+func expectDenied(t testing.TB, errs chan error, subject string) {
+	t.Helper()
+	timeout := time.After(5 * time.Second)
+	for {
+		select {
+		case err := <-errs:
+			if errors.Is(err, nats.ErrPermissionViolation) && strings.Contains(err.Error(), `"`+subject+`"`) {
+				return
+			}
+			t.Logf("other asynchronous error: %v", err)
+		case <-timeout:
+			t.Fatalf("%s: no permissions violation", subject)
+		}
 	}
 }

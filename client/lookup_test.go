@@ -58,11 +58,7 @@ func TestLookupsFromEveryRegion(t *testing.T) {
 func TestFastFailures(t *testing.T) {
 	f := startTree(t)
 	c := f.connect(t, a1ID)
-	plain, err := nats.Connect(f.nodes[a1ID].Broker().ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer plain.Close()
+	plain, _ := f.plain(t, a1ID)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 
@@ -109,13 +105,7 @@ func TestFastFailures(t *testing.T) {
 
 func TestPermissions(t *testing.T) {
 	f := startTree(t)
-	errs := make(chan error, 4)
-	nc, err := nats.Connect(f.nodes[a1ID].Broker().ClientURL(),
-		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) { errs <- err }))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
+	nc, errs := f.plain(t, a1ID)
 	// Another region's subjects, and wildcards that would cover them, are refused.
 	for _, subj := range []string{"fd.00b0.>", "fd.*.events", ">"} {
 		if _, err := nc.SubscribeSync(subj); err != nil {
@@ -209,54 +199,20 @@ func TestRelayAndHopLimit(t *testing.T) {
 	if st := overlay.ReplyStatus(reply); st != overlay.StatusHopLimit {
 		t.Fatalf("status %q, want %q", st, overlay.StatusHopLimit)
 	}
-	// A forged "reply" must not make the relay publish where the client may not (here: a leave).
-	forged := `{"id":"00b0","node":"b1","phase":"drain"}`
-	if err := c.Conn().Publish("fdr.00b0.b1.fdc.root.leave", []byte(forged)); err != nil {
+	// A relay answers only inboxes: a request whose reply names anything else (here a JetStream
+	// call the relay's own connection could make) is refused and counted, and nothing happens.
+	if err := c.Conn().PublishMsg(&nats.Msg{Subject: via, Reply: "$JS.API.STREAM.DELETE.KV_fedist-registry"}); err != nil {
 		t.Fatal(err)
 	}
 	checkFor(t, 5*time.Second, 10*time.Millisecond, func() error {
-		if b.Overlay().Stats().Malformed == 0 {
-			return fmt.Errorf("forged reply not seen yet")
+		if b.Overlay().Stats().BadReply == 0 {
+			return fmt.Errorf("request with a forged reply not refused yet")
 		}
 		return nil
 	})
-	if st, _ := b.View().Status(bID); st != regions.StatusActive {
-		t.Fatalf("a forged relay reply changed B to %s", st)
-	}
 	st := b.Overlay().Stats()
-	if st.HopDrops != 1 || st.Relayed != 2 || st.NoResponder != 1 || st.Malformed != 1 {
-		t.Fatalf("relay stats %+v, want 2 relayed, 1 no-responder, 1 hop drop, 1 malformed", st)
-	}
-}
-
-// TestClientsCannotDamageFedistBuckets checks that an application user can read and watch the
-// registry but not write it, purge it or delete FeDist's buckets, here or in another region.
-func TestClientsCannotDamageFedistBuckets(t *testing.T) {
-	f := startTree(t)
-	c := f.connect(t, a1ID)
-	nc := c.Conn()
-	for _, subj := range []string{
-		"$KV.fedist-registry.region.0bad",
-		"$JS.API.STREAM.PURGE.KV_fedist-registry",
-		"$JS.fd-0001.API.STREAM.PURGE.KV_fedist-registry",
-		"$JS.fd-0001.API.STREAM.DELETE.KV_fedist-registry",
-		"$JS.API.STREAM.DELETE.KV_fedist-ids",
-		"fdc.root.leave",
-	} {
-		_, err := nc.Request(subj, []byte(`{}`), 300*time.Millisecond) // refused: no answer ever comes
-		if err == nil {
-			t.Errorf("%s: an application user's request was answered", subj)
-		}
-	}
-	// Reads still work.
-	if _, err := c.WatchRegistry(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.NewID(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	if n := len(f.nodes[rootID].View().Entries()); n != 4 {
-		t.Fatalf("the root's registry holds %d entries, want 4", n)
+	if st.HopDrops != 1 || st.Relayed != 2 || st.NoResponder != 1 || st.BadReply != 1 {
+		t.Fatalf("relay stats %+v, want 2 relayed, 1 no-responder, 1 hop drop, 1 bad reply", st)
 	}
 }
 

@@ -86,4 +86,3 @@ func (n *Node) openRegistry(parent regions.RegionID) (jetstream.KeyValue, error)
 	}
 	return kv, nil
 }
-

@@ -26,7 +26,7 @@ type Node struct {
 	anc  *nats.Conn          // the applications' account: relay, ID ranges, registry copy, stream gateway
 	ajs  jetstream.JetStream // the applications' account
 	ov   *overlay.Overlay
-	sec  security // signs control messages (and checks them at the root); zero in insecure mode
+	sec  security           // signs control messages (and checks them at the root); zero in insecure mode
 	hwm  jetstream.KeyValue // at the root: every region's ID high-water mark
 	view *regions.View
 

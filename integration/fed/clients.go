@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fedist/fedist/overlay"
 	"github.com/fedist/fedist/regions"
 	"github.com/nats-io/nats.go"
 )
@@ -32,7 +33,9 @@ func (f *Federation) connect(r regions.RegionID, name string, opts []nats.Option
 	if len(urls) == 0 {
 		return nil, fmt.Errorf("connect to %s: %w", r, regions.ErrUnknownRegion)
 	}
-	all := append([]nats.Option{nats.Name(name), nats.MaxReconnects(-1), nats.ReconnectWait(100 * time.Millisecond)}, opts...)
+	// FeDist lets a client receive replies only on its region's inboxes; plain NATS does not care.
+	all := append([]nats.Option{nats.Name(name), nats.MaxReconnects(-1), nats.ReconnectWait(100 * time.Millisecond),
+		nats.CustomInboxPrefix(overlay.InboxPrefix(r))}, opts...)
 	nc, err := nats.Connect(strings.Join(urls, ","), all...)
 	if err != nil {
 		return nil, fmt.Errorf("connect to %s: %w", f.top.Name(r), err)

@@ -41,6 +41,13 @@ type Options struct {
 	LogLevel    string `json:"log-level"`
 	NATSLog     string `json:"nats-log"`
 	LogJSON     bool   `json:"log-json"`
+
+	TLSCA       string        `json:"tls-ca"`
+	TLSCert     string        `json:"tls-cert"`
+	TLSKey      string        `json:"tls-key"`
+	NoClientTLS bool          `json:"no-client-tls"`
+	Insecure    bool          `json:"insecure"`
+	Users       []broker.User `json:"users"` // config file only: [{"name":"alice","password":"…"}, {"nkey":"U…"}]
 }
 
 // Kind tells the flag set which daemon it serves.
@@ -78,6 +85,11 @@ func NewFlagSet(name string, kind Kind, o *Options, configPath *string) *flag.Fl
 	fs.StringVar(&o.LogLevel, "log-level", o.LogLevel, "FeDist log level: debug, info, warn, error")
 	fs.StringVar(&o.NATSLog, "nats-log", o.NATSLog, "embedded nats-server log level: trace, debug, info, warn, error")
 	fs.BoolVar(&o.LogJSON, "log-json", o.LogJSON, "log JSON lines instead of console text")
+	fs.StringVar(&o.TLSCA, "tls-ca", o.TLSCA, "federation CA certificate (fedist-root certs init); with -tls-cert and -tls-key turns on mutual TLS between servers")
+	fs.StringVar(&o.TLSCert, "tls-cert", o.TLSCert, "this node's certificate (fedist-root certs node)")
+	fs.StringVar(&o.TLSKey, "tls-key", o.TLSKey, "this node's private key")
+	fs.BoolVar(&o.NoClientTLS, "no-client-tls", o.NoClientTLS, "with -tls-*, leave the client port plaintext (by default it offers TLS with the node's certificate, and client certificates of the federation name the user)")
+	fs.BoolVar(&o.Insecure, "insecure", o.Insecure, "allow non-loopback listeners without TLS, and clients without credentials (anyone who reaches a port gets in)")
 	return fs
 }
 
@@ -223,6 +235,14 @@ func (o *Options) NodeConfig(kind Kind, log zerolog.Logger) (node.Config, error)
 		b.LeafToken = o.LeafToken
 	}
 	b.Compression = o.Compression
+	b.TLS.CA, b.TLS.Cert, b.TLS.Key = o.TLSCA, o.TLSCert, o.TLSKey
+	b.Insecure = o.Insecure
+	b.Users = o.Users
+	tlsOn := o.TLSCA != "" || o.TLSCert != "" || o.TLSKey != ""
+	b.ClientTLS = tlsOn && !o.NoClientTLS
+	// Clients without credentials: always on loopback without TLS (the demo), never with TLS
+	// unless -insecure says so, and never when users are configured.
+	b.NoAuthApps = len(o.Users) == 0 && (!tlsOn || o.Insecure)
 	if kind == Child {
 		b.ParentURLs = splitList(o.Parent)
 		if len(b.ParentURLs) == 0 {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fedist/fedist/internal/testutil"
 	"github.com/nats-io/nats.go"
 )
 
@@ -24,14 +25,7 @@ func TestOverlayAsProcesses(t *testing.T) {
 	}
 	root, a, a1, b := startFourRegions(t)
 
-	conn := func(url string, opts ...nats.Option) *nats.Conn {
-		nc, err := nats.Connect(url, opts...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(nc.Close)
-		return nc
-	}
+	conn := func(url string, opts ...nats.Option) *nats.Conn { return testutil.ConnectRegion(t, url, opts...) }
 	bc := conn(b.nats)
 	if _, err := bc.Subscribe("fd.00b0.get.users.*", func(m *nats.Msg) { _ = m.Respond([]byte("alice")) }); err != nil {
 		t.Fatal(err)
@@ -111,15 +105,15 @@ func TestOverlayAsProcesses(t *testing.T) {
 		err := cmd.Run()
 		return out.String(), err
 	}
-	out, err := run("--server", a1.nats, "req", "fd.00b0.get.users.00b0000000000002", "")
+	out, err := run("--server", a1.nats, "--inbox-prefix", "_INBOX.00a1", "req", "fd.00b0.get.users.00b0000000000002", "")
 	if err != nil || !strings.Contains(out, "alice") {
 		t.Fatalf("nats req from A1: %v\n%s", err, out)
 	}
-	out, err = run("--server", a1.nats, "req", "--timeout", "3s", "fd.0bad.get.users.0bad000000000001", "")
+	out, err = run("--server", a1.nats, "--inbox-prefix", "_INBOX.00a1", "req", "--timeout", "3s", "fd.0bad.get.users.0bad000000000001", "")
 	if !strings.Contains(strings.ToLower(out), "no responders") { // the CLI prints it and exits 0
 		t.Fatalf("nats req to an unknown region: %v\n%s", err, out)
 	}
-	out, err = run("--server", a1.nats, "kv", "get", "fedist-registry", "region.00b0", "--raw")
+	out, err = run("--server", a1.nats, "--inbox-prefix", "_INBOX.00a1", "kv", "get", "fedist-registry", "region.00b0", "--raw")
 	if err != nil || !strings.Contains(out, `"status":"active"`) {
 		t.Fatalf("nats kv get from A1: %v\n%s", err, out)
 	}

@@ -19,7 +19,6 @@ import (
 
 	"github.com/fedist/fedist/internal/testutil"
 	"github.com/fedist/fedist/regions"
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -178,11 +177,7 @@ func checkFor(t testing.TB, total, step time.Duration, fn func() error) {
 // registryOf reads the registry through a region's client port, as `nats kv get` would.
 func registryOf(t *testing.T, url string) map[string]*regions.Entry {
 	t.Helper()
-	nc, err := nats.Connect(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
+	nc := testutil.ConnectRegion(t, url)
 	js, _ := jetstream.New(nc)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

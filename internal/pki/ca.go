@@ -7,7 +7,9 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"errors"
 	"fmt"
+	"io/fs"
 	"math/big"
 	"path/filepath"
 	"time"
@@ -136,6 +138,9 @@ func initCA(dir string, validity time.Duration, now time.Time) error {
 func loadAuthority(dir string) (*authority, error) {
 	certPath, keyPath := filepath.Join(dir, CACertFile), filepath.Join(dir, CAKeyFile)
 	certs, err := readCerts(certPath)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("no CA in %s (create one with 'fedist-root certs init -dir %s'): %w", dir, dir, err)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,10 @@ package testutil
 import (
 	"testing"
 	"time"
+
+	"github.com/fedist/fedist/overlay"
+	"github.com/fedist/fedist/regions"
+	"github.com/nats-io/nats.go"
 )
 
 // CheckFor polls fn every step until it returns nil, and fails the test with fn's last error when
@@ -21,4 +25,26 @@ func CheckFor(tb testing.TB, total, step time.Duration, fn func() error) {
 		}
 		time.Sleep(step)
 	}
+}
+
+// ConnectRegion connects a plain nats.go client to a FeDist node's client URL the way the README
+// tells users to: it learns the region from the server's name and uses that region's inbox prefix,
+// without which replies cannot reach it. The connection is closed when the test ends.
+func ConnectRegion(tb testing.TB, url string, opts ...nats.Option) *nats.Conn {
+	tb.Helper()
+	probe, err := nats.Connect(url, opts...)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	r, _, ok := regions.ParseServerName(probe.ConnectedServerName())
+	probe.Close()
+	if !ok {
+		tb.Fatalf("%s: server %q is not a FeDist node", url, probe.ConnectedServerName())
+	}
+	nc, err := nats.Connect(url, append([]nats.Option{nats.CustomInboxPrefix(overlay.InboxPrefix(r))}, opts...)...)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(nc.Close)
+	return nc
 }

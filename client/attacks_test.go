@@ -1,0 +1,157 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/fedist/fedist/overlay"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// TestAttacksAreRefused replays the attacks of issue 7 (and variants) as an application user of
+// A1 and asserts each specific refusal: a permissions violation naming the subject, or a JetStream
+// gateway error; then it checks that the root's registry is unchanged byte for byte.
+func TestAttacksAreRefused(t *testing.T) {
+	f := startTree(t)
+	root := f.nodes[rootID]
+	before := registryBytes(t, f)
+	nc, errs := f.plain(t, a1ID)
+
+	entry := []byte(`{"id":"00b0","name":"b","parent":"0001","status":"down"}`)
+	for _, subj := range []string{
+		// 1: the registry, directly and through every JetStream domain.
+		"$KV.fedist-registry.region.00b0",
+		"$JS.fd-0001.API.$KV.fedist-registry.region.00b0",
+		"$JS.fd-0001.API.STREAM.PURGE.KV_fedist-registry",
+		"$JS.API.STREAM.PURGE.KV_fedist-registry",
+		"$JS.API.STREAM.DELETE.KV_fedist-registry",
+		// 4: streams in another region's domain.
+		"$JS.fd-00b0.API.STREAM.CREATE.spy",
+		// 4: streams in its own domain, directly (only the gateway may create them).
+		"$JS.API.STREAM.CREATE.spy",
+		"$JS.API.STREAM.UPDATE.spy",
+		"$JS.API.STREAM.RESTORE.spy",
+		// 5: ID counters, own and other regions'.
+		"$JS.fd-00b0.API.$KV.fedist-ids.seq.00b0",
+		"fdi.00b0.range",
+		// control subjects, and relay replies.
+		"fdc.root.join", "fdc.root.leave", "fdc.root.hwm", "fdr.00b0.b1.x",
+	} {
+		if err := nc.Publish(subj, entry); err != nil {
+			t.Fatal(err)
+		}
+		expectDenied(t, errs, subj)
+	}
+	// The server maps its own domain's API to the plain one before it checks permissions, so the
+	// refusal names the mapped subject.
+	for pub, denied := range map[string]string{
+		"$JS.fd-00a1.API.$KV.fedist-registry.region.00b0":  "$KV.fedist-registry.region.00b0",
+		"$JS.fd-00a1.API.STREAM.CREATE.spy":                "$JS.API.STREAM.CREATE.spy",
+		"$JS.fd-00a1.API.STREAM.DELETE.KV_fedist-registry": "$JS.API.STREAM.DELETE.KV_fedist-registry",
+	} {
+		if err := nc.Publish(pub, entry); err != nil {
+			t.Fatal(err)
+		}
+		expectDenied(t, errs, denied)
+	}
+	// 3: other regions' inboxes, and every inbox.
+	for _, subj := range []string{"_INBOX.>", "_INBOX.00b0.>", "_INBOX.*.x", "fdr.>", "fdc.>"} {
+		if _, err := nc.SubscribeSync(subj); err != nil {
+			t.Fatal(err)
+		}
+		expectDenied(t, errs, subj)
+	}
+	// A default nats.go inbox (not the region's) cannot receive replies either.
+	if _, err := nc.SubscribeSync("_INBOX.abcdef.*"); err != nil {
+		t.Fatal(err)
+	}
+	expectDenied(t, errs, "_INBOX.abcdef.*")
+
+	// 4: through the JetStream gateway, a stream over another region's subjects, a wildcard that
+	// covers them, inboxes, or a source in another domain is refused with the gateway's reason.
+	js, err := jetstream.NewWithAPIPrefix(nc, overlay.JSGatewayAPI(a1ID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for _, cfg := range []jetstream.StreamConfig{
+		{Name: "spy", Subjects: []string{"fd.00b0.>"}},
+		{Name: "spy", Subjects: []string{"fd.*.>"}},
+		{Name: "spy", Subjects: []string{">"}},
+		{Name: "spy", Subjects: []string{"_INBOX.>"}},
+		{Name: "spy", Subjects: []string{"fdh.>"}},
+		{Name: "spy", Sources: []*jetstream.StreamSource{{Name: "x", Domain: "fd-00b0"}}},
+		{Name: "KV_fedist-registry", Subjects: []string{"$KV.fedist-registry.>"}},
+	} {
+		_, err := js.CreateStream(ctx, cfg)
+		var apiErr *jetstream.APIError
+		if !errors.As(err, &apiErr) || apiErr.Code != 403 {
+			t.Fatalf("stream %+v: %v, want the gateway's 403", cfg, err)
+		}
+	}
+	// Its own data: a stream of its own region's subjects and one outside FeDist's namespaces,
+	// and a KV bucket, all through the gateway.
+	for _, cfg := range []jetstream.StreamConfig{
+		{Name: "mine", Subjects: []string{"fd.00a1.orders.>"}},
+		{Name: "other", Subjects: []string{"orders.>"}},
+	} {
+		if _, err := js.CreateStream(ctx, cfg); err != nil {
+			t.Fatalf("stream %s: %v", cfg.Name, err)
+		}
+	}
+	kv, err := js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: "carts"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kv.Put(ctx, "k", []byte("v")); err != nil {
+		t.Fatal(err)
+	}
+
+	// 2: a relay does not answer a reply that is not an inbox (see TestRelayAndHopLimit too).
+	via, _ := overlay.RelaySubject(rootID, "fd.00a1.evil")
+	if err := nc.PublishMsg(&nats.Msg{Subject: via, Reply: "$KV.fedist-registry.region.00b0", Data: entry}); err != nil {
+		t.Fatal(err)
+	}
+	checkFor(t, 5*time.Second, 10*time.Millisecond, func() error {
+		if root.Overlay().Stats().BadReply == 0 {
+			return errors.New("relay has not refused the forged reply yet")
+		}
+		return nil
+	})
+
+	// What an application may do still works: read the registry, get IDs.
+	c := f.connect(t, a1ID)
+	if _, err := c.WatchRegistry(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.NewID(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if after := registryBytes(t, f); !bytes.Equal(before, after) {
+		t.Fatalf("the root's registry changed:\nbefore %s\nafter  %s", before, after)
+	}
+}
+
+// registryBytes returns the root's registry values, in key order, as one JSON document.
+func registryBytes(t *testing.T, f *fed) []byte {
+	t.Helper()
+	var all []json.RawMessage
+	entries := f.nodes[rootID].View().Entries()
+	sort.Slice(entries, func(i, j int) bool { return entries[i].ID < entries[j].ID })
+	for _, e := range entries {
+		b, err := e.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, b)
+	}
+	out, _ := json.Marshal(all)
+	return out
+}
