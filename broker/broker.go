@@ -127,11 +127,15 @@ func serverOptions(c *Config) (*server.Options, error) {
 		// One link per account: FeDist's control plane and the applications' traffic never share a
 		// connection, so nothing an application does on its link reaches FeDist's account.
 		for _, acc := range []string{FedistAccount, AppAccount} {
+			deny := c.LeafDeny
+			if acc == AppAccount {
+				deny = append(slices.Clone(c.LeafDeny), c.AppLeafDeny...)
+			}
 			remote := &server.RemoteLeafOpts{
 				LocalAccount:            acc,
 				IgnoreDiscoveredServers: c.LeafIgnoreDiscovered,
-				DenyImports:             c.LeafDeny,
-				DenyExports:             c.LeafDeny,
+				DenyImports:             deny,
+				DenyExports:             deny,
 				Compression:             compression,
 				DialTimeout:             c.LeafDialTimeout,
 			}

@@ -38,6 +38,9 @@ type Config struct {
 	// LeafDeny lists subjects that never cross the link to the parent, in either direction. It is
 	// enforced on this (spoke) side, the only side where nats-server applies leafnode deny lists.
 	LeafDeny []string
+	// AppLeafDeny is added to LeafDeny on the applications' link only: what an application's
+	// account keeps to its own region (its JetStream, buckets, ID ranges).
+	AppLeafDeny []string
 	// PingInterval and MaxPingsOut bound how long a silently dead link (a partition, not a closed
 	// socket) stays up: it is dropped after about PingInterval × MaxPingsOut.
 	PingInterval time.Duration

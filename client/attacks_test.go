@@ -89,6 +89,7 @@ func TestAttacksAreRefused(t *testing.T) {
 		{Name: "spy", Subjects: []string{"fdh.>"}},
 		{Name: "spy", Sources: []*jetstream.StreamSource{{Name: "x", Domain: "fd-00b0"}}},
 		{Name: "KV_fedist-registry", Subjects: []string{"$KV.fedist-registry.>"}},
+		{Name: "other", Subjects: []string{"orders.>"}}, // outside FeDist: not region-bound, refused
 	} {
 		_, err := js.CreateStream(ctx, cfg)
 		var apiErr *jetstream.APIError
@@ -96,11 +97,9 @@ func TestAttacksAreRefused(t *testing.T) {
 			t.Fatalf("stream %+v: %v, want the gateway's 403", cfg, err)
 		}
 	}
-	// Its own data: a stream of its own region's subjects and one outside FeDist's namespaces,
-	// and a KV bucket, all through the gateway.
+	// Its own data: a stream of its own region's subjects and a KV bucket, through the gateway.
 	for _, cfg := range []jetstream.StreamConfig{
 		{Name: "mine", Subjects: []string{"fd.00a1.orders.>"}},
-		{Name: "other", Subjects: []string{"orders.>"}},
 	} {
 		if _, err := js.CreateStream(ctx, cfg); err != nil {
 			t.Fatalf("stream %s: %v", cfg.Name, err)
@@ -154,4 +153,43 @@ func registryBytes(t *testing.T, f *fed) []byte {
 	}
 	out, _ := json.Marshal(all)
 	return out
+}
+
+// TestNoStreamThroughConsumerDelivery: a JetStream consumer delivers with JetStream's own rights,
+// so an application must not be able to point one at the JetStream API and have it create, from a
+// message of its own, a stream the gateway would refuse.
+func TestNoStreamThroughConsumerDelivery(t *testing.T) {
+	f := startTree(t)
+	nc, _ := f.plain(t, a1ID)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	gw, err := jetstream.NewWithAPIPrefix(nc, overlay.JSGatewayAPI(a1ID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := gw.CreateStream(ctx, jetstream.StreamConfig{Name: "carrier", Subjects: []string{"fd.00a1.orders.>"}}); err != nil {
+		t.Fatal(err)
+	}
+	spy, _ := json.Marshal(jetstream.StreamConfig{Name: "spy", Subjects: []string{"fd.00b0.>"}})
+	if _, err := gw.Publish(ctx, "fd.00a1.orders.x", spy); err != nil {
+		t.Fatal(err)
+	}
+	js, _ := jetstream.New(nc)
+	_, err = js.CreateOrUpdateConsumer(ctx, "carrier", jetstream.ConsumerConfig{
+		DeliverSubject: "$JS.API.STREAM.CREATE.spy", AckPolicy: jetstream.AckNonePolicy})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The consumer delivers at once; give it 3 s to do harm. (nats-server ignores JetStream API
+	// requests that carry no client info, which only clients and leafnodes get: jetstream_api.go,
+	// apiDispatch.)
+	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		_, err := js.Stream(ctx, "spy")
+		if err == nil {
+			t.Fatal("a consumer's delivery created stream spy over another region's subjects")
+		}
+		if !errors.Is(err, jetstream.ErrStreamNotFound) {
+			t.Fatal(err)
+		}
+	}
 }

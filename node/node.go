@@ -55,6 +55,7 @@ func Start(cfg Config) (*Node, error) {
 	if !cfg.OpenClients {
 		bcfg.AppPermissions = appPermissions(bcfg.Region)
 	}
+	bcfg.AppLeafDeny = overlay.AppLeafDeny()
 	b, err := broker.Start(bcfg)
 	if err != nil {
 		return nil, err

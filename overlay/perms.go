@@ -65,6 +65,14 @@ func AppPublish(me regions.RegionID) []string {
 	}
 }
 
+// AppLeafDeny lists what never crosses a region's link to its parent in the applications' account:
+// JetStream of every kind (an application's streams, buckets and acks are its own region's), the ID
+// ranges and the JetStream gateway. Applications cannot publish most of it, but JetStream itself
+// can (a consumer delivers wherever it is told), and this keeps such deliveries in their region.
+func AppLeafDeny() []string {
+	return []string{"$JS.>", "$JSC.>", "$KV.>", "$O.>", IDPrefix + ">", JSGatewayPrefix + ">"}
+}
+
 // AppPublishDeny lists the exceptions to AppPublish: creating, changing or restoring a stream
 // directly (a stream's subjects could capture another region's traffic, so those calls go through
 // the gateway, which checks them), and any write to the applications' registry copy.
