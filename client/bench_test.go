@@ -4,11 +4,15 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"path/filepath"
 	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/fedist/fedist/broker"
+	"github.com/fedist/fedist/internal/pki"
+	"github.com/fedist/fedist/node"
 	"github.com/fedist/fedist/overlay"
 	"github.com/fedist/fedist/regions"
 	"github.com/nats-io/nats-server/v2/server"
@@ -24,17 +28,38 @@ import (
 // systems request by request; throughput alternates them in eight bursts of 50,000 messages.
 
 // plainTree starts plain nats-servers in the same tree, with JetStream domains, and returns the
-// client URLs of A1 and B.
-func plainTree(b *testing.B) (a1URL, bURL string) {
+// client URLs of A1 and B. With tlsFiles (a node certificate of each server), leafnode links run
+// mutual TLS and client ports offer TLS, as FeDist's do with certificates.
+func plainTree(b *testing.B, tlsFiles func(name string) *pki.TLSFiles) (a1URL, bURL string) {
 	leafPorts := map[*server.Server]int{}
 	start := func(name string, parent *server.Server) *server.Server {
 		o := &server.Options{ServerName: name, Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true,
 			JetStream: true, JetStreamDomain: name, StoreDir: b.TempDir()}
 		o.LeafNode.Host, o.LeafNode.Port = "127.0.0.1", -1
 		o.LeafNode.Compression.Mode = server.CompressionOff
+		var files *pki.TLSFiles
+		if tlsFiles != nil {
+			files = tlsFiles(name)
+			var err error
+			if o.LeafNode.TLSConfig, err = files.ServerConfig(); err != nil {
+				b.Fatal(err)
+			}
+			if o.TLSConfig, err = files.ClientPortConfig(); err != nil {
+				b.Fatal(err)
+			}
+			o.TLS, o.TLSTimeout, o.LeafNode.TLSTimeout = true, 5, 5
+		}
 		if parent != nil {
 			u, _ := url.Parse(fmt.Sprintf("nats-leaf://127.0.0.1:%d", leafPorts[parent]))
-			o.LeafNode.Remotes = []*server.RemoteLeafOpts{{URLs: []*url.URL{u}, Compression: server.CompressionOpts{Mode: server.CompressionOff}}}
+			r := &server.RemoteLeafOpts{URLs: []*url.URL{u}, Compression: server.CompressionOpts{Mode: server.CompressionOff}}
+			if files != nil {
+				tc, err := files.ClientConfig("")
+				if err != nil {
+					b.Fatal(err)
+				}
+				r.TLS, r.TLSConfig, r.TLSTimeout = true, tc, 5
+			}
+			o.LeafNode.Remotes = []*server.RemoteLeafOpts{r}
 		}
 		s, err := server.NewServer(o)
 		if err != nil {
@@ -138,12 +163,52 @@ func rtts(b *testing.B, reqA, reqB func() error, n int) (a, bs []time.Duration) 
 func pct(d []time.Duration, p float64) time.Duration { return d[int(float64(len(d)-1)*p)] }
 
 func BenchmarkOverlay(b *testing.B) {
-	const msgs, bursts, size, lookups = 400_000, 8, 128, 3000
-	plainA1, plainB := plainTree(b)
+	plainA1, plainB := plainTree(b, nil)
 	f := startTree(b)
+	benchOverlay(b, plainA1, plainB, f.connect(b, a1ID), f.connect(b, bID))
+}
 
+// BenchmarkOverlayTLS is BenchmarkOverlay with TLS on both sides: mutual TLS on every leafnode link
+// and TLS on the client ports, FeDist's clients as a configured user:
+//
+//	go test -run '^$' -bench OverlayTLS -benchtime 1x -count 5 ./client/
+func BenchmarkOverlayTLS(b *testing.B) {
+	dir := b.TempDir()
+	if err := pki.InitCA(dir, time.Hour); err != nil {
+		b.Fatal(err)
+	}
+	issue := func(r regions.RegionID, name string) *pki.TLSFiles {
+		cert, key, err := pki.IssueNode(dir, r, name, []string{"127.0.0.1", "localhost"}, time.Hour)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return &pki.TLSFiles{CA: filepath.Join(dir, pki.CACertFile), Cert: cert, Key: key}
+	}
+	plainIDs := map[string]regions.RegionID{"root": rootID, "a": aID, "a1": a1ID, "b": bID}
+	plainA1, plainB := plainTree(b, func(name string) *pki.TLSFiles { return issue(plainIDs[name], "plain-"+name) })
+	f := startTreeWith(b, func(c *node.Config) {
+		c.Broker.TLS = *issue(c.Broker.Region, c.Broker.Node)
+		c.Broker.ClientTLS, c.Broker.NoAuthApps = true, false
+		c.Broker.Users = []broker.User{{Name: "bench", Password: "bench"}}
+	})
+	ca := nats.RootCAs(filepath.Join(dir, pki.CACertFile))
+	connect := func(r regions.RegionID) *Client {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		c, err := Connect(ctx, f.nodes[r].Broker().ClientURL(), ca, nats.UserInfo("bench", "bench"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(c.Close)
+		return c
+	}
+	benchOverlay(b, plainA1, plainB, connect(a1ID), connect(bID), ca)
+}
+
+func benchOverlay(b *testing.B, plainA1, plainB string, fa1, fb *Client, opts ...nats.Option) {
+	const msgs, bursts, size, lookups = 400_000, 8, 128, 3000
 	conn := func(u string) *nats.Conn {
-		nc, err := nats.Connect(u)
+		nc, err := nats.Connect(u, opts...)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -151,8 +216,6 @@ func BenchmarkOverlay(b *testing.B) {
 		return nc
 	}
 	pa1, pb := conn(plainA1), conn(plainB)
-	fa1 := f.connect(b, a1ID)
-	fb := f.connect(b, bID)
 	ready := func(nc *nats.Conn) {
 		if _, err := nc.Subscribe(readySubject, func(m *nats.Msg) { _ = m.Respond(nil) }); err != nil {
 			b.Fatal(err)

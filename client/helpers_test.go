@@ -87,12 +87,22 @@ type fed struct {
 }
 
 // startTree starts root ← A ← A1 and root ← B and waits until every mirror shows all four active.
-func startTree(t testing.TB) *fed {
+func startTree(t testing.TB) *fed { return startTreeWith(t, nil) }
+
+// startTreeWith starts the tree with edit applied to every node's config before it starts.
+func startTreeWith(t testing.TB, edit func(*node.Config)) *fed {
 	f := &fed{nodes: map[regions.RegionID]*node.Node{}}
-	f.nodes[rootID] = runNode(t, nodeConfig(t, rootID, "r1", "root", nil))
-	f.nodes[aID] = runNode(t, nodeConfig(t, aID, "a1", "a", f.nodes[rootID]))
-	f.nodes[bID] = runNode(t, nodeConfig(t, bID, "b1", "b", f.nodes[rootID]))
-	f.nodes[a1ID] = runNode(t, nodeConfig(t, a1ID, "a11", "a-one", f.nodes[aID]))
+	run := func(id regions.RegionID, nodeName, name string, parent *node.Node) *node.Node {
+		c := nodeConfig(t, id, nodeName, name, parent)
+		if edit != nil {
+			edit(&c)
+		}
+		return runNode(t, c)
+	}
+	f.nodes[rootID] = run(rootID, "r1", "root", nil)
+	f.nodes[aID] = run(aID, "a1", "a", f.nodes[rootID])
+	f.nodes[bID] = run(bID, "b1", "b", f.nodes[rootID])
+	f.nodes[a1ID] = run(a1ID, "a11", "a-one", f.nodes[aID])
 	f.waitActive(t, rootID, aID, a1ID, bID)
 	return f
 }
