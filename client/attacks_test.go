@@ -193,3 +193,47 @@ func TestNoStreamThroughConsumerDelivery(t *testing.T) {
 		}
 	}
 }
+
+// TestRegistryCopyCannotBeWritten: publishes to the applications' registry copy are refused (see
+// TestAttacksAreRefused); the one other way to aim a message at it is a JetStream consumer that
+// delivers there. The copy does not change (measured: nats-server does not deliver to a push
+// consumer's subject that only a stream listens on). Were it ever to, the node puts the registry's
+// value back, node/appcopy.go.
+func TestRegistryCopyCannotBeWritten(t *testing.T) {
+	f := startTree(t)
+	nc, _ := f.plain(t, a1ID)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	gw, _ := jetstream.NewWithAPIPrefix(nc, overlay.JSGatewayAPI(a1ID))
+	if _, err := gw.CreateStream(ctx, jetstream.StreamConfig{Name: "forge", Subjects: []string{"fd.00a1.forge"}}); err != nil {
+		t.Fatal(err)
+	}
+	fake := []byte(`{"id":"00b0","name":"b","parent":"0001","status":"down"}`)
+	if _, err := gw.Publish(ctx, "fd.00a1.forge", fake); err != nil {
+		t.Fatal(err)
+	}
+	js, _ := jetstream.New(nc)
+	cons, err := js.CreateOrUpdateConsumer(ctx, "forge", jetstream.ConsumerConfig{
+		DeliverSubject: "$KV.fedist-registry.region.00b0", AckPolicy: jetstream.AckNonePolicy})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kv, err := js.KeyValue(ctx, "fedist-registry")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := f.nodes[rootID].View().Get(bID)
+	wantBytes, _ := want.Marshal()
+	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		e, err := kv.Get(ctx, "region.00b0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(e.Value(), wantBytes) {
+			t.Fatalf("the copy holds %s, want the registry's %s", e.Value(), wantBytes)
+		}
+	}
+	if info, err := cons.Info(ctx); err == nil {
+		t.Logf("consumer delivered %d message(s); the copy is unchanged", info.Delivered.Consumer)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/fedist/fedist/regions"
 	"github.com/nats-io/nats.go/jetstream"
@@ -13,9 +14,9 @@ import (
 // lives in broker.FedistAccount, which no application can reach. Applications read and watch an
 // identical copy of it in broker.AppAccount, under the same bucket name, so `nats kv watch
 // fedist-registry` works against any region's client port. This node keeps that copy: every value
-// of its own registry is written into the copy byte for byte, and a value that differs in the
-// copy (an application may not write it, but a JetStream consumer it creates could deliver into
-// it) is put back at once and logged.
+// of its own registry is written into the copy byte for byte, and a value the registry never held
+// (an application may not write the copy, but a JetStream consumer it creates could deliver into
+// it) is put back within about a second (appCopyGrace) and logged.
 //
 // The copy is never chained between regions: application leafnode links carry no JetStream traffic.
 
@@ -59,8 +60,25 @@ func (n *Node) openAppRegistry(src jetstream.KeyValue) error {
 }
 
 // keepAppRegistry copies every change of src into dst and mends dst wherever it drifts.
+//
+// In a region of several nodes every node keeps the same copy (one stream in the region's cluster)
+// and their watches of src run a little apart, so a value this node has not seen yet may be another
+// node's newer copy. A value in dst is therefore left alone when it is one src has held recently;
+// any other value is looked at again after appCopyGrace and put back only if it is still unknown.
 func (n *Node) keepAppRegistry(src, dst jetstream.KeyValue, srcW, dstW jetstream.KeyWatcher) {
-	want := map[string][]byte{} // the latest value of each key in src; nil means deleted
+	want := map[string][]byte{}       // the latest value of each key in src; nil means deleted
+	known := map[string][][]byte{}    // the recent values of each key in src, newest last
+	suspect := map[string]time.Time{} // keys whose dst value was unknown, and when to look again
+	tick := time.NewTicker(appCopyGrace / 4)
+	defer tick.Stop()
+	isKnown := func(key string, v []byte) bool {
+		for _, k := range known[key] {
+			if bytes.Equal(k, v) {
+				return true
+			}
+		}
+		return false
+	}
 	for {
 		select {
 		case <-n.ctx.Done():
@@ -77,6 +95,10 @@ func (n *Node) keepAppRegistry(src, dst jetstream.KeyValue, srcW, dstW jetstream
 				v = bytes.Clone(e.Value())
 			}
 			want[e.Key()] = v
+			known[e.Key()] = append(known[e.Key()], v)
+			if len(known[e.Key()]) > 2*registryHistory {
+				known[e.Key()] = known[e.Key()][1:]
+			}
 			n.mendAppRegistry(dst, e.Key(), v)
 		case e, ok := <-dstW.Updates():
 			if !ok {
@@ -85,22 +107,36 @@ func (n *Node) keepAppRegistry(src, dst jetstream.KeyValue, srcW, dstW jetstream
 			if e == nil {
 				continue
 			}
-			v, known := want[e.Key()]
-			if !known {
-				v = nil
+			if _, waiting := suspect[e.Key()]; !waiting {
+				suspect[e.Key()] = time.Now().Add(appCopyGrace)
 			}
-			got, err := dst.Get(n.ctx, e.Key())
-			switch {
-			case err == nil && !bytes.Equal(got.Value(), v):
-			case err != nil && isNotFound(err) && v != nil:
-			default:
-				continue
+		case now := <-tick.C:
+			for key, at := range suspect {
+				if now.Before(at) {
+					continue
+				}
+				delete(suspect, key)
+				var cur []byte
+				got, err := dst.Get(n.ctx, key)
+				switch {
+				case err == nil:
+					cur = got.Value()
+				case !isNotFound(err):
+					continue
+				}
+				if isKnown(key, cur) || (cur == nil && want[key] == nil) {
+					continue
+				}
+				n.log.Warn().Str("key", key).Msg("the applications' registry copy holds a value FeDist's registry never had; putting it back")
+				n.mendAppRegistry(dst, key, want[key])
 			}
-			n.log.Warn().Str("key", e.Key()).Msg("the applications' registry copy was changed by someone else; putting it back")
-			n.mendAppRegistry(dst, e.Key(), v)
 		}
 	}
 }
+
+// appCopyGrace is how long an unknown value in the applications' registry copy may stand before the
+// node puts the registry's back: longer than the watches of two nodes of one region run apart.
+const appCopyGrace = time.Second
 
 // mendAppRegistry makes key hold v in dst (nil: deleted) unless it already does.
 func (n *Node) mendAppRegistry(dst jetstream.KeyValue, key string, v []byte) {

@@ -88,6 +88,10 @@ func (s *rootService) onHWM(m *nats.Msg) {
 		s.respondAny(m, &HWMReply{Reply: refuse(CodeIdentity, "signed by %s, not by a node of region %s", id, r)})
 		return
 	}
+	if req.End > regions.MaxSeq+1 {
+		s.respondAny(m, &HWMReply{Reply: refuse(CodeBadRequest, "high-water mark %d is past the last sequence %d", req.End, uint64(regions.MaxSeq))})
+		return
+	}
 	ctx, cancel := context.WithTimeout(s.n.ctx, s.n.cfg.JSTimeout)
 	defer cancel()
 	if req.End > 0 {

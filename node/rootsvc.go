@@ -147,6 +147,11 @@ func (s *rootService) onLinks(m *nats.Msg) {
 func (s *rootService) liveNodes(tree *regions.Tree, now time.Time) map[regions.RegionID]map[string]bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	for k, st := range s.reports {
+		if now.Sub(st.at) >= s.n.cfg.ReportTTL {
+			delete(s.reports, k) // a reporter silent this long is gone; its report must not pile up
+		}
+	}
 	root := tree.Root()
 	live := map[regions.RegionID]map[string]bool{root: {s.n.cfg.Broker.Node: true}}
 	for _, st := range s.reports {
@@ -163,8 +168,8 @@ func (s *rootService) liveNodes(tree *regions.Tree, now time.Time) map[regions.R
 				continue
 			}
 			for c, nodes := range st.children {
-				if !tree.Has(c) {
-					continue
+				if e := tree.Entry(c); e == nil || e.Parent != p {
+					continue // only a link to its own parent keeps a region live
 				}
 				if live[c] == nil {
 					live[c] = map[string]bool{}

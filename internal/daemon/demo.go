@@ -13,6 +13,7 @@ import (
 
 	"github.com/fedist/fedist/broker"
 	"github.com/fedist/fedist/node"
+	"github.com/fedist/fedist/overlay"
 	"github.com/fedist/fedist/regions"
 	"github.com/rs/zerolog"
 )
@@ -158,11 +159,14 @@ func (d *Demo) Describe(took time.Duration) string {
 	}
 	deep := d.Nodes[0x00a1][0].Broker().ClientURL()
 	other := d.Nodes[0x00e1][0].Broker().ClientURL()
-	fmt.Fprintf(&sb, "\nTry (stock nats CLI):\n")
-	fmt.Fprintf(&sb, "  nats --server %s kv watch fedist-registry     # the registry, from us-east's mirror\n", deep)
-	fmt.Fprintf(&sb, "  nats --server %s kv get fedist-registry region.00e1\n", deep)
+	// A client may receive replies only on its region's inboxes: requests and KV reads from us-east
+	// (00a1) use its prefix.
+	deepIn := fmt.Sprintf("--server %s --inbox-prefix %s", deep, overlay.InboxPrefix(0x00a1))
+	fmt.Fprintf(&sb, "\nTry (stock nats CLI; a client receives replies only on its region's inboxes, _INBOX.<region>):\n")
+	fmt.Fprintf(&sb, "  nats %s kv watch fedist-registry     # the registry, from us-east's copy\n", deepIn)
+	fmt.Fprintf(&sb, "  nats %s kv get fedist-registry region.00e1 --raw\n", deepIn)
 	fmt.Fprintf(&sb, "  nats --server %s reply 'fd.00e1.get.users.*' alice     # a lookup responder in eu-west\n", other)
-	fmt.Fprintf(&sb, "  nats --server %s req fd.00e1.get.users.00e1000000000001 ''   # ...asked from us-east\n", deep)
+	fmt.Fprintf(&sb, "  nats %s req fd.00e1.get.users.00e1000000000001 ''   # ...asked from us-east\n", deepIn)
 	fmt.Fprintf(&sb, "  nats --server %s sub 'fd.00e1.>'   then   nats --server %s pub fd.00e1.hello hi\n", other, deep)
 	fmt.Fprintf(&sb, "\nPress Ctrl-C to stop.\n")
 	return sb.String()
