@@ -145,7 +145,11 @@ func (r routeAuth) Check(c server.ClientAuthentication) bool {
 	}
 	id, ok := peerIdentity(c)
 	if !ok || !id.IsNode() || id.Region != r.a.cfg.Region {
-		return r.a.refuse(c, "cluster route without a node certificate of region "+r.a.cfg.Region.String(), id.String())
+		who := "no node certificate"
+		if ok {
+			who = id.String()
+		}
+		return r.a.refuse(c, "cluster route without a node certificate of region "+r.a.cfg.Region.String(), who)
 	}
 	return true
 }

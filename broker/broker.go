@@ -77,6 +77,14 @@ func Start(cfg Config) (*Broker, error) {
 			return nil, fmt.Errorf("broker %s: JetStream for account %s: %w", opts.ServerName, name, err)
 		}
 	}
+	if cfg.TLS.CA == "" && cfg.Insecure {
+		for _, l := range cfg.listeners() {
+			if !isLoopback(l.host) {
+				cfg.Log.Warn().Str("listener", l.name).Str("host", l.host).
+					Msg("insecure: listening beyond loopback without TLS; anyone who reaches this port can join the federation or connect as an application")
+			}
+		}
+	}
 	return &Broker{cfg: cfg, internal: auth.internal, opts: opts, srv: srv}, nil
 }
 

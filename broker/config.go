@@ -154,11 +154,8 @@ func (c *Config) Validate() error {
 		return bad("client TLS needs the node's certificate (-tls-ca, -tls-cert, -tls-key)")
 	}
 	if c.TLS.CA == "" && !c.Insecure {
-		for _, l := range []struct {
-			name, host string
-			port       int
-		}{{"client", c.ClientHost, c.ClientPort}, {"leafnode", c.LeafHost, c.LeafPort}, {"cluster", c.ClusterHost, c.ClusterPort}} {
-			if l.port != 0 && !isLoopback(l.host) {
+		for _, l := range c.listeners() {
+			if !isLoopback(l.host) {
 				return bad("%s listener on %q without TLS: give the node a certificate (-tls-ca, -tls-cert, -tls-key), or -insecure to accept anyone who reaches the port", l.name, l.host)
 			}
 		}
@@ -235,6 +232,22 @@ func ServerName(r regions.RegionID, node string) string { return regions.ServerN
 // ParseServerName splits a server name made by ServerName. ok is false for other servers.
 func ParseServerName(name string) (r regions.RegionID, node string, ok bool) {
 	return regions.ParseServerName(name)
+}
+
+type listener struct{ name, host string }
+
+// listeners returns the listeners that are on.
+func (c *Config) listeners() []listener {
+	var out []listener
+	for _, l := range []struct {
+		listener
+		port int
+	}{{listener{"client", c.ClientHost}, c.ClientPort}, {listener{"leafnode", c.LeafHost}, c.LeafPort}, {listener{"cluster", c.ClusterHost}, c.ClusterPort}} {
+		if l.port != 0 {
+			out = append(out, l.listener)
+		}
+	}
+	return out
 }
 
 // isLoopback reports whether a listen host is on loopback only.

@@ -243,11 +243,14 @@ func (n *Node) Shutdown(ctx context.Context) error {
 	var err error
 	n.stopOnce.Do(func() {
 		n.cancel()
-		n.wg.Wait()
 		if oerr := n.ov.Stop(); oerr != nil {
 			n.log.Warn().Err(oerr).Msg("overlay stop")
 		}
+		// Close the connections before waiting: a watch's Stop asks JetStream to delete its
+		// consumer, and the last node of a clustered region has no quorum left to answer (the
+		// wait would last the 5 s request timeout).
 		n.closeConns()
+		n.wg.Wait()
 		err = n.b.Shutdown(ctx)
 		n.log.Info().Msg("node stopped")
 	})
