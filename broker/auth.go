@@ -70,7 +70,12 @@ func (a *authenticator) leaf(c server.ClientAuthentication) bool {
 	if acc == nil {
 		return false
 	}
-	c.RegisterUser(&server.User{Username: o.Username, Account: acc})
+	u := &server.User{Username: o.Username, Account: acc}
+	if allow, ok := a.cfg.ChildExports[accName]; ok {
+		// From the leaf's side: what it may publish to us. nats-server turns it around for the hub.
+		u.Permissions = &server.Permissions{Publish: &server.SubjectPermission{Allow: allow}}
+	}
+	c.RegisterUser(u)
 	return true
 }
 

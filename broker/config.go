@@ -41,6 +41,11 @@ type Config struct {
 	// AppLeafDeny is added to LeafDeny on the applications' link only: what an application's
 	// account keeps to its own region (its JetStream, buckets, ID ranges).
 	AppLeafDeny []string
+	// ChildExports lists, per account, the only subjects a child region's leafnode link may send
+	// to this node; the parent enforces it, so a child cannot lift it. Subjects are checked after
+	// nats-server's JetStream domain mapping ($JS.<this domain>.API.X arrives as $JS.API.X). An
+	// account without an entry is unrestricted.
+	ChildExports map[string][]string
 	// PingInterval and MaxPingsOut bound how long a silently dead link (a partition, not a closed
 	// socket) stays up: it is dropped after about PingInterval × MaxPingsOut.
 	PingInterval time.Duration

@@ -56,6 +56,7 @@ func Start(cfg Config) (*Node, error) {
 		bcfg.AppPermissions = appPermissions(bcfg.Region)
 	}
 	bcfg.AppLeafDeny = overlay.AppLeafDeny()
+	bcfg.ChildExports = map[string][]string{broker.FedistAccount: childControlExports(bcfg.Region), broker.AppAccount: overlay.AppLinkExports()}
 	b, err := broker.Start(bcfg)
 	if err != nil {
 		return nil, err

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/fedist/fedist/broker"
 	"github.com/fedist/fedist/regions"
 )
 
@@ -115,3 +116,25 @@ func codeErr(code string) error {
 func refuse(code, format string, a ...any) Reply {
 	return Reply{Code: code, Reason: fmt.Sprintf(format, a...)}
 }
+
+// childControlExports lists the subjects a child region's FeDist link may carry toward its parent,
+// as messages and as interest: requests to the root (signed with TLS) and the root's questions to
+// node processes, inboxes, what a registry mirror needs from its parent's copy (creating a consumer
+// on it, its deliveries, flow control), and nats-server's loop detection. Nothing else reaches the
+// parent's FeDist account, so a child node, even one whose code was changed, cannot write a bucket
+// there or reach another region's JetStream through its parent.
+//
+// nats-server sends the list to the child, which applies it too; a mirror's request arrives here as
+// $JS.<this domain>.API.…, which is mapped to $JS.API.… before the parent checks it, so both forms
+// are listed.
+func childControlExports(me regions.RegionID) []string {
+	out := []string{"fdc.root.>", SubjectInstance + ">", "_INBOX.>", "$JS.M.>", "$JS.FC.>", "$JSC.>", "$LDS.>"}
+	for _, api := range []string{"$JS.API", "$JS." + broker.Domain(me) + ".API"} {
+		mirror := api + ".CONSUMER.CREATE." + registryStream
+		out = append(out, mirror, mirror+".>")
+	}
+	return out
+}
+
+// registryStream is the JetStream stream behind the registry bucket.
+const registryStream = "KV_" + regions.Bucket

@@ -73,6 +73,13 @@ func AppLeafDeny() []string {
 	return []string{"$JS.>", "$JSC.>", "$KV.>", "$O.>", IDPrefix + ">", JSGatewayPrefix + ">"}
 }
 
+// AppLinkExports lists what a child region's application link may send to its parent: region
+// subjects, relays and their replies, inboxes, and service discovery. The parent enforces it, so a
+// child node cannot lift AppLeafDeny for its region.
+func AppLinkExports() []string {
+	return []string{PublicPrefix + ">", RelayPrefix + ">", ReplyPrefix + ">", InboxRoot + ">", "$SRV.>", "$LDS.>"}
+}
+
 // AppPublishDeny lists the exceptions to AppPublish: creating, changing or restoring a stream
 // directly (a stream's subjects could capture another region's traffic, so those calls go through
 // the gateway, which checks them), and any write to the applications' registry copy.
