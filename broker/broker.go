@@ -105,6 +105,11 @@ func serverOptions(c *Config) (*server.Options, error) {
 		Trace:              c.Trace,
 		Accounts:           []*server.Account{server.NewAccount(AppAccount), server.NewAccount(FedistAccount)},
 	}
+	for _, u := range c.Users {
+		if u.Nkey != "" {
+			o.AlwaysEnableNonce = true // nkey users sign the nonce of the server's INFO
+		}
+	}
 	tlsOn := c.TLS.CA != ""
 	if c.ClientTLS {
 		tc, err := c.TLS.ClientPortConfig()

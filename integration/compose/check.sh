@@ -150,6 +150,24 @@ n=$(jq length <<<"$reg")
 ((n == 4)) || fail "a1's registry has $n regions, want 4"
 say "all four regions active with the right parents"
 
+# --- client port: TLS and a configured user ----------------------------------------------------
+# The stock nats CLI, where installed: a1's client port takes TLS and the demo user, and refuses a
+# client without credentials.
+if command -v nats >/dev/null; then
+  ca=$top/deploy/build/certs/ca.crt
+  tls=(--server "tls://127.0.0.1:${client[a1]}" --tlsca "$ca" --inbox-prefix _INBOX.00a1 --timeout 5s)
+  got=$(timeout 20 nats "${tls[@]}" --user demo --password demo kv get fedist-registry region.00b0 --raw 2>&1) ||
+    fail "nats kv get over TLS as demo: $got"
+  jq -e '.status == "active"' <<<"$got" >/dev/null || fail "nats kv get over TLS: $got"
+  if out=$(timeout 20 nats "${tls[@]}" kv get fedist-registry region.00b0 --raw 2>&1); then
+    fail "a client without credentials read the registry over TLS: $out"
+  fi
+  grep -qi "authorization" <<<"$out" || fail "a client without credentials: want an authorization error, got: $out"
+  say "client port: TLS with the demo user works; no credentials is refused ($(head -c 80 <<<"$out"))"
+else
+  say "nats CLI not on PATH: client-port TLS check skipped"
+fi
+
 # --- down and back -----------------------------------------------------------------------------
 check_bounce stop
 check_bounce kill
