@@ -7,11 +7,9 @@ import (
 	"fmt"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -95,28 +93,9 @@ func newDaemonSpec(t *testing.T, bin, name string, args ...string) *daemonSpec {
 // start runs the daemon and waits until it logs its listeners, as startProc does.
 func (d *daemonSpec) start(t *testing.T) *proc {
 	t.Helper()
-	pr := &proc{name: d.name, out: &syncBuffer{}, done: make(chan error, 1)}
 	args := append(slices.Clone(d.args), "-listen", d.listen, "-leaf-listen", d.leaf, "-http", d.http,
 		"-store", d.store, "-log-json")
-	pr.cmd = exec.Command(filepath.Join(buildDaemons(t), d.bin), args...)
-	pr.cmd.Stdout, pr.cmd.Stderr = pr.out, pr.out
-	if err := pr.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { pr.done <- pr.cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = pr.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-pr.done:
-		case <-time.After(20 * time.Second):
-			_ = pr.cmd.Process.Kill()
-			<-pr.done
-		}
-		if t.Failed() {
-			t.Logf("--- %s (pid %d) output:\n%s", pr.name, pr.cmd.Process.Pid, tail(pr.out.String(), 40))
-		}
-	})
-	pr.readAddrs(t)
+	pr := launch(t, d.bin, d.name, args)
 	d.listen, d.leaf, d.http = hostPort(t, pr.nats), hostPort(t, pr.leaf), hostPort(t, pr.http)
 	return pr
 }

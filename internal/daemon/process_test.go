@@ -75,9 +75,15 @@ func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return 
 // got from its log, so that parallel test packages never race for a port.
 func startProc(t *testing.T, bin, name string, args ...string) *proc {
 	t.Helper()
+	return launch(t, bin, name, append(args, "-listen", "127.0.0.1:-1", "-leaf-listen", "127.0.0.1:-1",
+		"-http", "127.0.0.1:0", "-store", t.TempDir(), "-log-json"))
+}
+
+// launch starts daemon bin with args, stops it (SIGTERM, then SIGKILL after 20 s) when the test
+// ends, printing its output if the test failed, and waits until it logs its listeners.
+func launch(t *testing.T, bin, name string, args []string) *proc {
+	t.Helper()
 	pr := &proc{name: name, out: &syncBuffer{}, done: make(chan error, 1)}
-	args = append(args, "-listen", "127.0.0.1:-1", "-leaf-listen", "127.0.0.1:-1", "-http", "127.0.0.1:0",
-		"-store", t.TempDir(), "-log-json")
 	pr.cmd = exec.Command(filepath.Join(buildDaemons(t), bin), args...)
 	pr.cmd.Stdout, pr.cmd.Stderr = pr.out, pr.out
 	if err := pr.cmd.Start(); err != nil {
@@ -93,7 +99,7 @@ func startProc(t *testing.T, bin, name string, args ...string) *proc {
 			<-pr.done
 		}
 		if t.Failed() {
-			t.Logf("--- %s output:\n%s", pr.name, tail(pr.out.String(), 40))
+			t.Logf("--- %s (pid %d) output:\n%s", pr.name, pr.cmd.Process.Pid, tail(pr.out.String(), 40))
 		}
 	})
 	pr.readAddrs(t)

@@ -128,19 +128,13 @@ func runNode(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("node", "Issues a node certificate signed by the CA in -dir: CN fd-<rrrr>-<name> (the nats-server name),\n"+
 		"URI SAN fedist://region/<rrrr>/node/<name>, usable as TLS server and client.",
 		"fedist-root certs node -dir ./certs -id 00a3 -name n1 -host n1.example.net,10.0.0.5", stderr)
-	dir := fs.String("dir", "", "certificate directory holding ca.crt and ca.key (required)")
-	idText := fs.String("id", "", "region ID, 4 lowercase hex digits, e.g. 00a3 (required)")
+	common := addLeafFlags(fs)
 	name := fs.String("name", "", "node name, unique within the region (required)")
 	hosts := fs.String("host", "", "comma-separated DNS names and IP addresses the node is reached at (default "+strings.Join(DefaultHosts, ",")+")")
-	days := fs.Int("days", DefaultLeafDays, "validity in days (cut short at the CA's expiry)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	validity, err := checkCommon(*dir, *days)
-	if err != nil {
-		return err
-	}
-	region, err := parseRegionFlag(*idText)
+	dir, region, validity, err := common.check()
 	if err != nil {
 		return err
 	}
@@ -151,7 +145,7 @@ func runNode(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	certPath, keyPath, err := IssueNode(*dir, region, *name, hostList, validity)
+	certPath, keyPath, err := IssueNode(dir, region, *name, hostList, validity)
 	if err != nil {
 		return err
 	}
@@ -162,25 +156,19 @@ func runClient(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("client", "Issues an application user's client certificate signed by the CA in -dir: CN <user>,\n"+
 		"URI SAN fedist://region/<rrrr>/user/<user>, usable as TLS client only.",
 		"fedist-root certs client -dir ./certs -id 00a3 -user alice", stderr)
-	dir := fs.String("dir", "", "certificate directory holding ca.crt and ca.key (required)")
-	idText := fs.String("id", "", "region ID, 4 lowercase hex digits, e.g. 00a3 (required)")
+	common := addLeafFlags(fs)
 	user := fs.String("user", "", "user name (required)")
-	days := fs.Int("days", DefaultLeafDays, "validity in days (cut short at the CA's expiry)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	validity, err := checkCommon(*dir, *days)
-	if err != nil {
-		return err
-	}
-	region, err := parseRegionFlag(*idText)
+	dir, region, validity, err := common.check()
 	if err != nil {
 		return err
 	}
 	if err := checkUserName(*user); err != nil {
 		return usagef("-user %q: %v", *user, err)
 	}
-	certPath, keyPath, err := IssueClient(*dir, region, *user, validity)
+	certPath, keyPath, err := IssueClient(dir, region, *user, validity)
 	if err != nil {
 		return err
 	}
@@ -241,4 +229,29 @@ func report(stdout io.Writer, certPath, keyPath string) error {
 	fmt.Fprintf(stdout, "  subject %s\n  valid   %s to %s\n", subject,
 		c.NotBefore.UTC().Format(time.RFC3339), c.NotAfter.UTC().Format(time.RFC3339))
 	return nil
+}
+
+// leafFlags are the flags that node and client certificates share.
+type leafFlags struct {
+	dir, id *string
+	days    *int
+}
+
+func addLeafFlags(fs *flag.FlagSet) leafFlags {
+	return leafFlags{
+		dir:  fs.String("dir", "", "certificate directory holding ca.crt and ca.key (required)"),
+		id:   fs.String("id", "", "region ID, 4 lowercase hex digits, e.g. 00a3 (required)"),
+		days: fs.Int("days", DefaultLeafDays, "validity in days (cut short at the CA's expiry)"),
+	}
+}
+
+// check validates the shared flags after parsing.
+func (f leafFlags) check() (dir string, region regions.RegionID, validity time.Duration, err error) {
+	if validity, err = checkCommon(*f.dir, *f.days); err != nil {
+		return "", 0, 0, err
+	}
+	if region, err = parseRegionFlag(*f.id); err != nil {
+		return "", 0, 0, err
+	}
+	return *f.dir, region, validity, nil
 }
