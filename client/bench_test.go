@@ -22,7 +22,7 @@ import (
 // The benchmarks below compare FeDist with plain NATS in the same run, on the same tree
 // (root ← A ← A1, root ← B), both with a JetStream domain on every server:
 //
-//	go test -run '^$' -bench Overlay -benchtime 1x -count 5 ./client/
+//	go test -run '^$' -bench 'Overlay$' -benchtime 1x -count 5 ./client/
 //
 // Each run measures both systems and reports both figures and their ratio. Lookups alternate the two
 // systems request by request; throughput alternates them in eight bursts of 50,000 messages.
