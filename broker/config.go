@@ -152,7 +152,7 @@ func (c *Config) Validate() error {
 			return bad("%s port %d out of range (-1 = any free port)", p.name, p.port)
 		}
 	}
-	if err := checkTLS(c.TLS); err != nil {
+	if err := checkTLS(c.TLS, c.Region, c.Node); err != nil {
 		return bad("%v", err)
 	}
 	if c.ClientTLS && c.TLS.CA == "" {
@@ -264,8 +264,8 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// checkTLS accepts all three files or none.
-func checkTLS(f pki.TLSFiles) error {
+// checkTLS accepts all three files or none, and a certificate only of this node.
+func checkTLS(f pki.TLSFiles, r regions.RegionID, node string) error {
 	set := 0
 	for _, v := range []string{f.CA, f.Cert, f.Key} {
 		if v != "" {
@@ -278,6 +278,18 @@ func checkTLS(f pki.TLSFiles) error {
 	if set == 3 {
 		if _, err := f.ServerConfig(); err != nil {
 			return fmt.Errorf("TLS: %v", err)
+		}
+		pair, err := pki.LoadKeyPair(f.Cert, f.Key)
+		if err != nil {
+			return fmt.Errorf("TLS: %v", err)
+		}
+		id, err := pki.IdentityOf(pair.Leaf)
+		if err != nil {
+			return fmt.Errorf("TLS certificate %s: %v", f.Cert, err)
+		}
+		if !id.IsNode() || id.Region != r || id.Node != node {
+			return fmt.Errorf("TLS certificate %s is for %s, but this is node %s of region %s: make one with `fedist-root certs node -id %s -name %s`, or start with -id %s -node %s",
+				f.Cert, id, node, r, r, node, id.Region, id.Node)
 		}
 	}
 	return nil

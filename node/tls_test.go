@@ -413,21 +413,30 @@ func TestTLSJoinAsAnotherRegion(t *testing.T) {
 	a := runNode(t, tlsNodeConfig(t, aID, "a1", "a", root, ca.node(aID, "a1")))
 	checkFor(t, 5*time.Second, 20*time.Millisecond, func() error { return statusIs(root.View(), aID, regions.StatusActive) })
 
-	// A certificate of node x of region A, in a node configured as node x of region B: it announces
-	// fd-00b0-x, its certificate holds fd-00a0-x.
+	// A certificate of node x of region A, in a node configured as node x of region B: the node
+	// refuses to start, and says which certificate to make.
 	xFiles := ca.node(aID, "x")
-	impostor := startNode(t, tlsNodeConfig(t, bID, "x", "b", root, xFiles))
-	checkFor(t, 5*time.Second, 10*time.Millisecond, func() error { return phaseIs(impostor, "connecting") })
-	holdFor(t, holdWindow, func() error {
-		if err := childrenAre(root, map[regions.RegionID][]string{aID: {"a1"}}); err != nil {
-			return err
-		}
-		return phaseIs(impostor, "connecting")
-	})
+	if _, err := Start(tlsNodeConfig(t, bID, "x", "b", root, xFiles)); !errors.Is(err, broker.ErrConfig) ||
+		!strings.Contains(err.Error(), "fedist-root certs node -id 00b0 -name x") {
+		t.Fatalf("node of B with A's certificate: %v, want a config error naming the certificate to make", err)
+	}
+	// A server whose code skips that check (here a plain nats-server named fd-00b0-x, presenting
+	// x's certificate and the leaf user) announces fd-00b0-x while its certificate holds fd-00a0-x:
+	// the parent refuses the link.
+	u, err := url.Parse(root.Broker().LeafURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.User = url.UserPassword("fedist-leaf-"+broker.FedistAccount, broker.DevLeafToken)
+	xTLS, err := xFiles.ClientConfig("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	runPlainLeaf(t, "fd-00b0-x", u, xTLS)
 	checkFor(t, 5*time.Second, 20*time.Millisecond, func() error {
 		return rootLog.has("connection refused: leafnode link announces a server name its certificate does not hold (fd-00a0-x)", "fd-00b0-x")
 	})
-	shutdownQuickly(t, impostor)
+	holdFor(t, holdWindow, func() error { return childrenAre(root, map[regions.RegionID][]string{aID: {"a1"}}) })
 
 	// The same claim made in a signed join, sent from inside the federation (A's FeDist account, so
 	// it crosses A's leafnode link to the root).

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/fedist/fedist/node"
+	"github.com/fedist/fedist/overlay"
 	"github.com/rs/zerolog"
 )
 
@@ -86,8 +87,12 @@ func serve(ctx context.Context, n *node.Node, log zerolog.Logger, leave bool) er
 	select {
 	case <-n.Ready():
 		b := n.Broker()
+		try := fmt.Sprintf("nats --server %s --inbox-prefix %s", b.ClientURL(), overlay.InboxPrefix(n.Region()))
+		if cfg := b.Config(); cfg.ClientTLS {
+			try += " --tlsca " + cfg.TLS.CA + " --user <user> --password <password>"
+		}
 		log.Info().Str("client", b.ClientURL()).Str("leaf", b.LeafURL()).
-			Str("try", fmt.Sprintf("nats --server %s kv watch fedist-registry", b.ClientURL())).
+			Str("try", try+" kv watch fedist-registry").
 			Msgf("region %s (%s) joined", n.Region(), n.Name())
 	case <-n.Failed():
 		var refused *node.RefusedError
