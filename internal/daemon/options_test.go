@@ -53,6 +53,11 @@ func TestBadInputsSayWhatToChange(t *testing.T) {
 		{"no name", Child, []string{"-id", "00a0", "-parent", "h:1"}, "", "-name is required"},
 		{"bad port", Root, []string{"-listen", "127.0.0.1:99999"}, "", "-listen"},
 		{"stray argument", Root, []string{"extra"}, "", "unexpected argument"},
+		{"non-loopback without TLS", Root, []string{"-listen", "0.0.0.0:4222"}, "", "-insecure"},
+		{"half the TLS files", Root, []string{"-tls-ca", "ca.crt"}, "", "-tls-key"},
+		{"missing certificate file", Root, []string{"-tls-ca", "nope.crt", "-tls-cert", "nope.crt", "-tls-key", "nope.key"}, "", "nope.crt"},
+		{"user with a dot", Root, nil, `{"users": [{"name": "a.b", "password": "x"}]}`, "no spaces, dots"},
+		{"user with two secrets", Root, nil, `{"users": [{"name": "a", "password": "x", "nkey": "UABC"}]}`, "not both"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -68,5 +73,29 @@ func TestBadInputsSayWhatToChange(t *testing.T) {
 				t.Fatalf("error %v, want one containing %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestTLSAndUsersFromConfigFile: the TLS files, users and -insecure come from the config file too.
+func TestTLSAndUsersFromConfigFile(t *testing.T) {
+	p := writeFile(t, `{"tls-ca": "/c/ca.crt", "tls-cert": "/c/n.crt", "tls-key": "/c/n.key", "no-client-tls": true,
+		"insecure": true, "users": [{"name": "alice", "password": "pw"}]}`)
+	o, err := Parse("fedist-root", Root, []string{"-c", p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.TLSCA != "/c/ca.crt" || o.TLSCert != "/c/n.crt" || o.TLSKey != "/c/n.key" || !o.NoClientTLS || !o.Insecure ||
+		len(o.Users) != 1 || o.Users[0].Name != "alice" {
+		t.Fatalf("options %+v", o)
+	}
+	// Insecure, no TLS, a non-loopback listener: allowed, and clients without credentials too.
+	o = Defaults(Root)
+	o.Listen, o.Insecure = "0.0.0.0:4222", true
+	cfg, err := o.NodeConfig(Root, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.Broker.NoAuthApps || !cfg.Broker.Insecure {
+		t.Fatalf("insecure node config %+v", cfg.Broker)
 	}
 }
