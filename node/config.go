@@ -50,6 +50,9 @@ type Config struct {
 	JoinRetry time.Duration
 	// DrainWait is how long Leave keeps serving after marking the region draining.
 	DrainWait time.Duration
+	// JoinTimeout bounds the wait for the leafnode link to the parent; 0 waits for ever (a parent
+	// that starts later is found as soon as it listens).
+	JoinTimeout time.Duration
 	// JSTimeout bounds one JetStream call of the node (a registry or ID bucket read or write).
 	JSTimeout time.Duration
 

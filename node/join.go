@@ -53,10 +53,15 @@ func (n *Node) waitParentLink() (regions.RegionID, error) {
 			n.log.Info().Str("parent", p.String()).Str("parent_node", pnode).Msg("leafnode link to parent is up")
 			return p, nil
 		}
+		waited := time.Since(start).Round(time.Second)
+		if n.cfg.JoinTimeout > 0 && waited >= n.cfg.JoinTimeout {
+			return 0, fmt.Errorf("%w: no leafnode link to the parent at %s after %v (is the parent running, and is this its leafnode port, not its client port?)",
+				ErrNoParent, strings.Join(n.cfg.Broker.ParentURLs, ","), waited)
+		}
 		if time.Since(lastLog) > 5*time.Second {
 			lastLog = time.Now()
-			n.log.Warn().Strs("parent_urls", n.cfg.Broker.ParentURLs).Dur("waited", time.Since(start).Round(time.Second)).
-				Msg("still waiting for the leafnode link to the parent (is the parent running, and is this its leafnode port?)")
+			n.log.Warn().Strs("parent_urls", n.cfg.Broker.ParentURLs).Str("waited", waited.String()).
+				Msg("still waiting for the leafnode link to the parent (is the parent running, and is this its leafnode port, not its client port?)")
 		}
 		if !n.sleep(50 * time.Millisecond) {
 			return 0, n.ctx.Err()

@@ -4,9 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/fedist/fedist/broker"
 	"github.com/fedist/fedist/regions"
 )
 
@@ -106,5 +109,28 @@ func TestJoinRefusedUnderDownParent(t *testing.T) {
 	rep := rawJoin(t, f.a, JoinRequest{ID: "00b1", Name: "b-child", Parent: "00b0", Node: "x"})
 	if rep.OK || rep.Code != CodeParentDown {
 		t.Fatalf("join under a down parent: %+v", rep)
+	}
+}
+
+// TestJoinTimeout: with JoinTimeout, a node whose parent URL nobody serves gives up with ErrNoParent
+// and a reason that names the URL, instead of waiting for ever.
+func TestJoinTimeout(t *testing.T) {
+	c := fastConfig(t, 0x00a0, "a1", "a", nil)
+	port, err := broker.PickPort("127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Broker.ParentURLs = []string{fmt.Sprintf("nats-leaf://127.0.0.1:%d", port)}
+	c.JoinTimeout = 500 * time.Millisecond
+	n, err := Start(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Shutdown(context.Background())
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err = n.WaitReady(ctx)
+	if !errors.Is(err, ErrNoParent) || !strings.Contains(err.Error(), c.Broker.ParentURLs[0]) {
+		t.Fatalf("WaitReady: %v, want ErrNoParent naming the URL", err)
 	}
 }

@@ -76,6 +76,7 @@ var (
 	ErrRootMismatch = errors.New("registry has a different root")
 	ErrInternalRoot = errors.New("root failed to write the registry")
 	ErrIdentity     = errors.New("request not signed by a node of the region it names")
+	ErrNoParent     = errors.New("parent not reachable")
 )
 
 // RefusedError is a join or leave the root refused. Its message is the root's reason.

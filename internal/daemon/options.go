@@ -47,6 +47,7 @@ type Options struct {
 	TLSKey      string        `json:"tls-key"`
 	NoClientTLS bool          `json:"no-client-tls"`
 	Insecure    bool          `json:"insecure"`
+	JoinTimeout Duration      `json:"join-timeout"`
 	Users       []broker.User `json:"users"` // config file only: [{"name":"alice","password":"…"}, {"nkey":"U…"}]
 }
 
@@ -89,6 +90,9 @@ func NewFlagSet(name string, kind Kind, o *Options, configPath *string) *flag.Fl
 	fs.StringVar(&o.TLSCert, "tls-cert", o.TLSCert, "this node's certificate (fedist-root certs node)")
 	fs.StringVar(&o.TLSKey, "tls-key", o.TLSKey, "this node's private key")
 	fs.BoolVar(&o.NoClientTLS, "no-client-tls", o.NoClientTLS, "with -tls-*, leave the client port plaintext (by default it offers TLS with the node's certificate, and client certificates of the federation name the user)")
+	if kind == Child {
+		fs.Var(&o.JoinTimeout, "join-timeout", "give up when the leafnode link to the parent is not up after this long, e.g. 2m (default 0: wait for ever)")
+	}
 	fs.BoolVar(&o.Insecure, "insecure", o.Insecure, "allow non-loopback listeners without TLS, and clients without credentials (anyone who reaches a port gets in)")
 	return fs
 }
@@ -264,5 +268,41 @@ func (o *Options) NodeConfig(kind Kind, log zerolog.Logger) (node.Config, error)
 	}
 	cfg.Log = log
 	cfg.Replicas = o.Replicas
+	if o.JoinTimeout < 0 {
+		return node.Config{}, fmt.Errorf("-join-timeout %v: must not be negative", time.Duration(o.JoinTimeout))
+	}
+	cfg.JoinTimeout = time.Duration(o.JoinTimeout)
+	if fi, err := os.Stat(store); err == nil && !fi.IsDir() {
+		return node.Config{}, fmt.Errorf("-store %q is a file, not a directory", store)
+	}
 	return cfg, cfg.Validate()
+}
+
+// Duration is a time.Duration that reads "2m" both as a flag and in the JSON config file.
+type Duration time.Duration
+
+func (d *Duration) String() string { return time.Duration(*d).String() }
+
+// Set parses a flag value.
+func (d *Duration) Set(s string) error {
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// UnmarshalJSON reads "2m" (or a number of nanoseconds).
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		var n int64
+		if err := json.Unmarshal(b, &n); err != nil {
+			return fmt.Errorf("want a duration such as \"2m\"")
+		}
+		*d = Duration(n)
+		return nil
+	}
+	return d.Set(s)
 }

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rs/zerolog"
 )
@@ -57,6 +58,9 @@ func TestBadInputsSayWhatToChange(t *testing.T) {
 		{"half the TLS files", Root, []string{"-tls-ca", "ca.crt"}, "", "-tls-key"},
 		{"missing certificate file", Root, []string{"-tls-ca", "nope.crt", "-tls-cert", "nope.crt", "-tls-key", "nope.key"}, "", "nope.crt"},
 		{"user with a dot", Root, nil, `{"users": [{"name": "a.b", "password": "x"}]}`, "no spaces, dots"},
+		{"negative join timeout", Child, []string{"-id", "00a0", "-name", "x", "-parent", "h:1", "-join-timeout", "-1s"}, "", "-join-timeout"},
+		{"join timeout without a unit", Child, []string{"-id", "00a0", "-name", "x", "-parent", "h:1", "-join-timeout", "30"}, "", "join-timeout"},
+		{"store is a file", Root, []string{"-store", "/etc/hostname"}, "", `-store "/etc/hostname" is a file`},
 		{"user with two secrets", Root, nil, `{"users": [{"name": "a", "password": "x", "nkey": "UABC"}]}`, "not both"},
 	}
 	for _, tc := range cases {
@@ -79,13 +83,13 @@ func TestBadInputsSayWhatToChange(t *testing.T) {
 // TestTLSAndUsersFromConfigFile: the TLS files, users and -insecure come from the config file too.
 func TestTLSAndUsersFromConfigFile(t *testing.T) {
 	p := writeFile(t, `{"tls-ca": "/c/ca.crt", "tls-cert": "/c/n.crt", "tls-key": "/c/n.key", "no-client-tls": true,
-		"insecure": true, "users": [{"name": "alice", "password": "pw"}]}`)
+		"insecure": true, "users": [{"name": "alice", "password": "pw"}], "join-timeout": "2m"}`)
 	o, err := Parse("fedist-root", Root, []string{"-c", p})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if o.TLSCA != "/c/ca.crt" || o.TLSCert != "/c/n.crt" || o.TLSKey != "/c/n.key" || !o.NoClientTLS || !o.Insecure ||
-		len(o.Users) != 1 || o.Users[0].Name != "alice" {
+		len(o.Users) != 1 || o.Users[0].Name != "alice" || o.JoinTimeout != Duration(2*time.Minute) {
 		t.Fatalf("options %+v", o)
 	}
 	// Insecure, no TLS, a non-loopback listener: allowed, and clients without credentials too.

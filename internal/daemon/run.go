@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/fedist/fedist/broker"
 	"github.com/fedist/fedist/node"
 	"github.com/fedist/fedist/overlay"
 	"github.com/rs/zerolog"
@@ -60,6 +61,9 @@ func Run(ctx context.Context, kind Kind, name string, args []string, logOut io.W
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
 	n, err := node.Start(cfg)
+	if errors.Is(err, broker.ErrConfig) || errors.Is(err, node.ErrConfig) {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
 	if err != nil {
 		return err
 	}
