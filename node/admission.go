@@ -96,13 +96,13 @@ func (s *rootService) admit(tree *regions.Tree, live map[regions.RegionID]map[st
 		if cur.Status == regions.StatusDraining && len(others) > 0 {
 			return refuse(CodeTaken, "region %s (%q) is draining; wait until it has left", id, cur.Name)
 		}
-		if len(others) > 0 && cur.Node(req.Node) == nil && !routedTo(req.Peers, id, others) {
-			return refuse(CodeTaken, "region %s (%q) is active on node(s) %s; a new node of it must have cluster routes to them (-routes), or pick a free -id",
-				id, cur.Name, strings.Join(others, ", "))
-		}
 		if cur.Parent != parent && len(others) > 0 {
 			return refuse(CodeTaken, "region %s (%q) is active under parent %s; its nodes cannot join under %s",
 				id, cur.Name, cur.Parent, parent)
+		}
+		if len(others) > 0 && cur.Node(req.Node) == nil && !routedTo(req.Peers, id, others) {
+			return refuse(CodeNeedRoutes, "region %s (%q) is active on node(s) %s; a new node of it must have cluster routes to them (-routes), or pick a free -id",
+				id, cur.Name, strings.Join(others, ", "))
 		}
 	}
 	if parent == id {

@@ -234,7 +234,7 @@ func fuzzRegistry(tb testing.TB) (*regions.Tree, map[regions.RegionID]map[string
 	return tree, live
 }
 
-var fuzzRefusalCodes = []string{CodeReserved, CodeTaken, CodeParentUnknown, CodeParentDown, CodeCycle,
+var fuzzRefusalCodes = []string{CodeReserved, CodeTaken, CodeNeedRoutes, CodeParentUnknown, CodeParentDown, CodeCycle,
 	CodeBadRequest, CodeHasChildren, CodeInternal, CodeIdentity}
 
 // FuzzJoinDecision runs the pure part of a join (the checks of rootService.join before the registry

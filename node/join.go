@@ -85,7 +85,8 @@ func (n *Node) requestJoin(parent regions.RegionID) error {
 		req.Peers = n.b.Routes() // routes to the region's other nodes may come up while we retry
 		rep, err := n.requestTimeout(SubjectJoin, &req, 5*time.Second)
 		if err == nil {
-			waitParent := rep.Code == CodeParentUnknown || rep.Code == CodeParentDown
+			waitParent := rep.Code == CodeParentUnknown || rep.Code == CodeParentDown ||
+				(rep.Code == CodeNeedRoutes && len(n.cfg.Broker.Routes) > 0)
 			if !rep.OK && waitParent && time.Since(start) < n.cfg.JoinPatience {
 				n.log.Warn().Str("reason", rep.Reason).Msg("join: parent not ready yet, retrying")
 				if !n.sleep(n.cfg.JoinRetry) {

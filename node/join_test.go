@@ -53,7 +53,7 @@ func TestJoinRefusals(t *testing.T) {
 		{"malformed ID", JoinRequest{ID: "00B0", Name: "x", Parent: "0001", Node: "x"}, CodeBadRequest},
 		{"root's ID", JoinRequest{ID: "0001", Name: "x", Parent: "00a0", Node: "x"}, CodeTaken},
 		{"ID taken by another name", JoinRequest{ID: "00b0", Name: "impostor", Parent: "0001", Node: "x"}, CodeTaken},
-		{"same name, not routed to the live node", JoinRequest{ID: "00b0", Name: "b", Parent: "0001", Node: "b9"}, CodeTaken},
+		{"same name, not routed to the live node", JoinRequest{ID: "00b0", Name: "b", Parent: "0001", Node: "b9"}, CodeNeedRoutes},
 		{"active region under another parent", JoinRequest{ID: "00b0", Name: "b", Parent: "00a0", Node: "b9"}, CodeTaken},
 		{"unknown parent", JoinRequest{ID: "00e0", Name: "e", Parent: "0e0e", Node: "e1"}, CodeParentUnknown},
 		// A's own process asking to move under its child A1.

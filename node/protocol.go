@@ -63,6 +63,10 @@ const (
 	CodeHasChildren   = "has-children"
 	CodeInternal      = "internal"
 	CodeIdentity      = "identity" // the request is not signed by a node of the region it names
+	// CodeNeedRoutes refuses a new node of an active region that has no cluster route to its nodes
+	// yet. It wraps ErrTaken; a node configured with routes retries it for JoinPatience, since its
+	// routes may come up just after it asked.
+	CodeNeedRoutes = "need-routes"
 )
 
 // Errors a join or leave can end with. A *RefusedError wraps one of them.
@@ -94,7 +98,7 @@ func codeErr(code string) error {
 	switch code {
 	case CodeReserved:
 		return regions.ErrReservedRegion
-	case CodeTaken:
+	case CodeTaken, CodeNeedRoutes:
 		return ErrTaken
 	case CodeParentUnknown:
 		return regions.ErrParentUnknown
