@@ -135,7 +135,9 @@ func (c *Client) Publish(subject string, data []byte) error {
 	return c.nc.Publish(subject, data)
 }
 
-// Subscribe subscribes to a subject of the client's own region. queue may be empty.
+// Subscribe subscribes to a subject of the client's own region. queue may be empty. Messages
+// published in other regions reach it once its interest has crossed the tree: call WaitInterest
+// before relying on that.
 func (c *Client) Subscribe(subject, queue string, h nats.MsgHandler) (*nats.Subscription, error) {
 	r, _, err := overlay.ParseSubject(subject)
 	if err != nil {
@@ -144,10 +146,23 @@ func (c *Client) Subscribe(subject, queue string, h nats.MsgHandler) (*nats.Subs
 	if r != c.region {
 		return nil, fmt.Errorf("subscribe %s from region %s: %w", subject, c.region, ErrOtherRegion)
 	}
-	if queue != "" {
-		return c.nc.QueueSubscribe(subject, queue, h)
+	wrapped := func(m *nats.Msg) {
+		if !c.answerProbe(m) {
+			h(m)
+		}
 	}
-	return c.nc.Subscribe(subject, h)
+	var sub *nats.Subscription
+	if queue != "" {
+		sub, err = c.nc.QueueSubscribe(subject, queue, wrapped)
+	} else {
+		sub, err = c.nc.Subscribe(subject, wrapped)
+	}
+	if err != nil {
+		return nil, err
+	}
+	// The client's own server knows the subscription once the flush returns; WaitInterest waits
+	// until the other regions do.
+	return sub, c.nc.Flush()
 }
 
 // Request sends a request to a region subject and waits for the reply or ctx (DefaultTimeout when

@@ -25,6 +25,9 @@ func (c *Client) Serve(kind string, h Handler) (*nats.Subscription, error) {
 	}
 	subject := overlay.ServeSubject(c.region, kind)
 	sub, err := c.nc.QueueSubscribe(subject, ServeQueue(kind), func(m *nats.Msg) {
+		if c.answerProbe(m) {
+			return
+		}
 		_, id, err := overlay.ParseLookup(m.Subject)
 		if err != nil {
 			c.respond(m, overlay.StatusReply(m.Reply, overlay.StatusError, err.Error()))
@@ -43,7 +46,8 @@ func (c *Client) Serve(kind string, h Handler) (*nats.Subscription, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Once Serve returns, the server knows the responder: lookups that follow will find it.
+	// Once Serve returns, the client's own server knows the responder; WaitServe waits until the
+	// other regions do.
 	return sub, c.nc.Flush()
 }
 

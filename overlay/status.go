@@ -11,6 +11,9 @@ const (
 	HeaderStatus = "Fd-Status" // one of the Status* values
 	HeaderError  = "Fd-Error"  // a human-readable reason for a failure status
 	HeaderHops   = "Fd-Hops"   // forwarders crossed so far; see Config.MaxHops
+	// HeaderProbe marks a readiness probe (client.WaitInterest): a subscriber answers it with an
+	// empty reply and does not hand it to the application.
+	HeaderProbe = "Fd-Probe"
 
 	StatusOK            = "ok"
 	StatusNotFound      = "not-found"      // the owner answered: no such record
