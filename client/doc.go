@@ -6,5 +6,7 @@
 // its region from the server it connects to. Lookups fail fast and precisely: ErrUnknownRegion and
 // ErrRegionDown come from the local registry copy without a round trip; ErrNoResponder and
 // ErrNotFound come from the reply-status convention in package overlay, which plain NATS clients can
-// read too. The client never routes anything itself: the region's node does.
+// read too. Subscribe and Serve are known to other regions only once their interest has crossed the
+// tree; WaitInterest and WaitServe wait for that, with probes that the subscriptions answer and never
+// pass to their handlers. The client never routes anything itself: the region's node does.
 package client
