@@ -224,7 +224,11 @@ func (b *Broker) ClientURL() string {
 	if !ok {
 		return b.srv.ClientURL()
 	}
-	return (&url.URL{Scheme: "nats", Host: b.hostPort(b.cfg.ClientHost, a.Port)}).String()
+	port := a.Port
+	if _, p, _ := splitAdvertise(b.cfg.Advertise); p != 0 {
+		port = p // the client port as published, e.g. by Docker
+	}
+	return (&url.URL{Scheme: "nats", Host: b.hostPort(b.cfg.ClientHost, port)}).String()
 }
 
 // LeafURL returns nats-leaf://host:port of the leafnode listener, or "" when it is off.
@@ -244,10 +248,10 @@ func (b *Broker) ClusterURL() string {
 	return (&url.URL{Scheme: "nats-route", Host: b.hostPort(b.cfg.ClusterHost, a.Port)}).String()
 }
 
-// hostPort joins the host others should dial with port: Advertise if set, else the listen host, or
-// this machine's hostname for a wildcard listen address.
+// hostPort joins the host others should dial with port: Advertise's host if set, else the listen
+// host, or this machine's hostname for a wildcard listen address.
 func (b *Broker) hostPort(listen string, port int) string {
-	host := b.cfg.Advertise
+	host, _, _ := splitAdvertise(b.cfg.Advertise) // Start validated it
 	if host == "" {
 		host = listen
 		if host == "" || host == "0.0.0.0" || host == "::" {

@@ -3,6 +3,8 @@ package broker
 import (
 	"context"
 	"errors"
+	"net"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -46,6 +48,7 @@ func TestConfigValidate(t *testing.T) {
 		{"half the TLS files", func(c *Config) { c.TLS.CA = "ca.crt" }, "all of -tls-ca"},
 		{"client TLS without a certificate", func(c *Config) { c.ClientTLS = true }, "client TLS"},
 		{"reserved user name", func(c *Config) { c.Users = []User{{Name: "fedist-x", Password: "p"}} }, "reserved"},
+		{"advertise with a bad port", func(c *Config) { c.Advertise = "127.0.0.1:0" }, "advertise"},
 	}
 	for _, tc := range cases {
 		c := base
@@ -118,4 +121,75 @@ func TestStartFailsFast(t *testing.T) {
 		t.Fatalf("Start: %v, want ErrNotReady naming the missing routes", err)
 	}
 	t.Logf("failed after %v: %v", time.Since(start), err)
+}
+
+func TestSplitAdvertise(t *testing.T) {
+	cases := []struct {
+		in   string
+		host string
+		port int
+		err  bool
+	}{
+		{"", "", 0, false},
+		{"127.0.0.1", "127.0.0.1", 0, false},
+		{"a1.example.net", "a1.example.net", 0, false},
+		{"127.0.0.1:14242", "127.0.0.1", 14242, false},
+		{"host-1:4222", "host-1", 4222, false},
+		{"::1", "::1", 0, false},
+		{"[::1]", "::1", 0, false},
+		{"[::1]:14242", "::1", 14242, false},
+		{"[::1", "", 0, true},
+		{"127.0.0.1:0", "", 0, true},
+		{"127.0.0.1:65536", "", 0, true},
+		{"127.0.0.1:x", "", 0, true},
+		{"127.0.0.1:", "", 0, true},
+		{":14242", "", 0, true},
+		{"nats://127.0.0.1:14242", "", 0, true},
+		{"a b", "", 0, true},
+		{"1.2.3.4:5:6", "", 0, true},
+	}
+	for _, tc := range cases {
+		host, port, err := splitAdvertise(tc.in)
+		if (err != nil) != tc.err || host != tc.host || port != tc.port {
+			t.Errorf("splitAdvertise(%q) = %q, %d, %v; want %q, %d, error %v", tc.in, host, port, err, tc.host, tc.port, tc.err)
+		}
+	}
+}
+
+// TestAdvertisedURLs checks the URLs a node reports: Advertise's host in each, and Advertise's port in
+// the client URL only; the leafnode URL keeps its listen port.
+func TestAdvertisedURLs(t *testing.T) {
+	cases := []struct {
+		advertise  string
+		host       string // in the URLs
+		clientPort int    // 0: the listen port
+	}{
+		{"", "127.0.0.1", 0},
+		{"localhost", "localhost", 0},
+		{"localhost:14242", "localhost", 14242},
+		{"[::1]:14242", "[::1]", 14242},
+	}
+	for _, tc := range cases {
+		t.Run(tc.advertise, func(t *testing.T) {
+			c := DefaultConfig(0x00a1, "n1", t.TempDir())
+			c.Advertise = tc.advertise
+			b, err := Start(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer b.Shutdown(context.Background())
+			clientPort := tc.clientPort
+			if clientPort == 0 {
+				clientPort = b.Server().Addr().(*net.TCPAddr).Port
+			}
+			want := "nats://" + tc.host + ":" + strconv.Itoa(clientPort)
+			if got := b.ClientURL(); got != want {
+				t.Errorf("ClientURL = %s, want %s", got, want)
+			}
+			want = "nats-leaf://" + tc.host + ":" + strconv.Itoa(b.opts.LeafNode.Port)
+			if got := b.LeafURL(); got != want {
+				t.Errorf("LeafURL = %s, want %s (the leafnode listen port)", got, want)
+			}
+		})
+	}
 }

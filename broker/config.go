@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -26,9 +27,13 @@ type Config struct {
 	// ClientHost and ClientPort are the listener for applications and the nats CLI.
 	ClientHost string
 	ClientPort int
-	// Advertise is the host other machines reach this node at. It goes into the client and leafnode
-	// URLs the node reports (and so into the registry). Empty means the listen host, or this
-	// machine's hostname when listening on all interfaces.
+	// Advertise is what other machines dial to reach this node: a host, or host:port. The host goes
+	// into the client, leafnode and route URLs the node reports (the client and leafnode URLs go into
+	// the registry), each with its own listen port. A port replaces the listen port in the client URL
+	// only: it is for a client port published under another number (a container's published port, a
+	// NAT). The leafnode and route URLs keep their listen ports, because child regions and peers are
+	// given those addresses (-parent, -routes) and do not read them from the registry. Empty means the
+	// listen host, or this machine's hostname when listening on all interfaces.
 	Advertise string
 	// LeafHost and LeafPort are the leafnode listener that child regions join. 0 disables it.
 	LeafHost string
@@ -176,6 +181,9 @@ func (c *Config) Validate() error {
 			return bad("user %d: %v", i+1, err)
 		}
 	}
+	if _, _, err := splitAdvertise(c.Advertise); err != nil {
+		return bad("%v", err)
+	}
 	if c.ClientPort == 0 {
 		return bad("client port 0: the client listener cannot be disabled (use -1 for any free port)")
 	}
@@ -208,6 +216,40 @@ func parseURL(s, scheme string) (*url.URL, error) {
 		return nil, fmt.Errorf("%q: want host:port: %v", s, err)
 	}
 	return u, nil
+}
+
+// splitAdvertise parses Advertise: "" (nothing advertised), a host, or host:port. port is 0 when s
+// names no port. An IPv6 address is a host alone ("::1", "[::1]") or bracketed with a port.
+func splitAdvertise(s string) (host string, port int, err error) {
+	if s == "" {
+		return "", 0, nil
+	}
+	bad := func(why string) error {
+		return fmt.Errorf("-advertise %q: %s; want a host, or host:port to publish another client port, e.g. 127.0.0.1:14222", s, why)
+	}
+	if strings.Contains(s, "://") {
+		return "", 0, bad("a URL")
+	}
+	if h := strings.TrimSuffix(strings.TrimPrefix(s, "["), "]"); strings.Contains(h, ":") && net.ParseIP(h) != nil {
+		if strings.HasPrefix(s, "[") != strings.HasSuffix(s, "]") {
+			return "", 0, bad("unbalanced brackets")
+		}
+		return h, 0, nil // an IPv6 address without a port
+	}
+	host = s
+	if strings.Contains(s, ":") {
+		var ps string
+		if host, ps, err = net.SplitHostPort(s); err != nil {
+			return "", 0, bad(err.Error())
+		}
+		if port, err = strconv.Atoi(ps); err != nil || port < 1 || port > 65535 {
+			return "", 0, bad("the port must be 1-65535")
+		}
+	}
+	if host == "" || strings.ContainsAny(host, " \t\n/@?#[]") {
+		return "", 0, bad("not a host name or address")
+	}
+	return host, port, nil
 }
 
 // Accounts and users of the embedded server.

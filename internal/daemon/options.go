@@ -69,7 +69,7 @@ func NewFlagSet(name string, kind Kind, o *Options, configPath *string) *flag.Fl
 	fs.StringVar(&o.Name, "name", o.Name, "region name, e.g. eu-west-1 (the same on every node of the region)")
 	fs.StringVar(&o.Node, "node", o.Node, "node name, unique within the region (default: <name>-<client port>)")
 	fs.StringVar(&o.Listen, "listen", o.Listen, "client listener host:port (port -1 = any free port)")
-	fs.StringVar(&o.Advertise, "advertise", o.Advertise, "host other machines reach this node at, for the URLs in the registry (default: the listen host, or the hostname for 0.0.0.0)")
+	fs.StringVar(&o.Advertise, "advertise", o.Advertise, "host, or host:port, other machines reach this node at, for the URLs in the registry; a port replaces the client port in the client URL only, e.g. a published container port (default: the listen host, or the hostname for 0.0.0.0)")
 	fs.StringVar(&o.LeafToken, "leaf-token", o.LeafToken, "password of the leafnode links between regions; the same on every node (the default is for development only)")
 	fs.StringVar(&o.LeafListen, "leaf-listen", o.LeafListen, "leafnode listener for child regions, host:port (\"\" = none)")
 	fs.StringVar(&o.HTTP, "http", o.HTTP, "monitoring listener host:port for /healthz and /registry (\"\" = none)")

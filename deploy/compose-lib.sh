@@ -1,0 +1,70 @@
+# Shared by deploy/up.sh, deploy/down.sh and integration/compose/check.sh; source it, don't run it.
+# It knows the compose federation (services, region IDs, parents, host ports), finds a Compose that
+# works on this machine, and bounds every compose command in time.
+#
+# Reads:   FEDIST_PORT_PREFIX    host ports <prefix>42x2 (client) and <prefix>82x2 (http), 1 or 2; default 1
+#          COMPOSE_PROJECT_NAME  compose project; default: Compose's own (the repository directory's name)
+# Defines: top file compose services id parent http client prefix, and the functions below.
+
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+file=$top/docker-compose.yml
+export FEDIST_PORT_PREFIX=${FEDIST_PORT_PREFIX:-1}
+prefix=$FEDIST_PORT_PREFIX
+
+# The regions of the compose file, by service: region ID, parent, and host ports (http, client).
+services=(root a a1 b)
+declare -A id=([root]=0001 [a]=00a0 [a1]=00a1 [b]=00b0)
+declare -A parent=([root]="" [a]=0001 [a1]=00a0 [b]=0001)
+declare -A http=([root]=${prefix}8222 [a]=${prefix}8232 [a1]=${prefix}8242 [b]=${prefix}8252)
+declare -A client=([root]=${prefix}4222 [a]=${prefix}4232 [a1]=${prefix}4242 [b]=${prefix}4252)
+
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+start_ms=$(now_ms)
+secs() { local ms=$(($(now_ms) - $1)); printf '%d.%01d' $((ms / 1000)) $((ms % 1000 / 100)); }
+say() { printf '[%6ss] %s\n' "$(secs "$start_ms")" "$*"; }
+
+# find_compose: sets compose to "docker compose" (v2) if it works, else docker-compose (v1).
+find_compose() {
+  if docker compose version >/dev/null 2>&1; then
+    compose=(docker compose)
+  elif command -v docker-compose >/dev/null; then
+    compose=(docker-compose)
+  else
+    echo "neither 'docker compose' (v2) nor 'docker-compose' (v1) works; install one of them" >&2
+    return 1
+  fi
+}
+
+# dc SECONDS ARGS...: one compose command on this project, killed after SECONDS.
+dc() {
+  local t=$1
+  shift
+  timeout "$t" "${compose[@]}" -f "$file" ${COMPOSE_PROJECT_NAME:+-p "$COMPOSE_PROJECT_NAME"} "$@"
+}
+
+# check_prefix: FEDIST_PORT_PREFIX is 1 or 2.
+check_prefix() {
+  [[ $prefix =~ ^[12]$ ]] && return
+  echo "FEDIST_PORT_PREFIX=$prefix: want 1 or 2 (3 and up reach Linux's ephemeral port range)" >&2
+  return 1
+}
+
+# busy_ports: prints the host ports of the federation that something already listens on.
+busy_ports() {
+  local s p
+  for s in "${services[@]}"; do
+    for p in "${http[$s]}" "${client[$s]}"; do
+      if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "127.0.0.1:$p"; fi
+    done
+  done
+}
+
+# health SERVICE: the Docker health of the service's container (starting, healthy, unhealthy), or its
+# state when it is not running (exited, restarting, ...), or "missing".
+health() {
+  local c
+  c=$(dc 30 ps -a -q "$1" 2>/dev/null) || true
+  [[ -n $c ]] || { echo missing; return; }
+  timeout 10 docker inspect -f '{{if eq .State.Status "running"}}{{if .State.Health}}{{.State.Health.Status}}{{else}}running{{end}}{{else}}{{.State.Status}}{{end}}' "$c" 2>/dev/null ||
+    echo missing
+}
