@@ -61,7 +61,7 @@ func (n *Node) startRoot() error {
 }
 
 func (n *Node) selfNode() regions.Node {
-	return regions.Node{Name: n.cfg.Broker.Node, ClientURL: n.b.ClientURL(), LeafURL: n.b.LeafURL()}
+	return regions.Node{Name: n.cfg.Broker.Node, ClientURL: n.b.ClientURL(), LeafURL: n.b.LeafURL(), Instance: n.b.Server().ID()}
 }
 
 func upsertNode(e *regions.Entry, nd regions.Node) {

@@ -264,6 +264,19 @@ func TestDaemonsAsProcesses(t *testing.T) {
 		}
 		t.Logf("impostor %v: %s", args, tail(imp.out.String(), 1))
 	}
+	// A refused join removes the store it created (and only one it created).
+	store := filepath.Join(t.TempDir(), "new-store")
+	imp := launch(t, "fedist-node", "impostor-store", []string{"-id", "00b0", "-name", "b-impostor", "-parent", root.leaf,
+		"-listen", "127.0.0.1:-1", "-leaf-listen", "127.0.0.1:-1", "-store", store, "-log-json"})
+	select {
+	case err := <-imp.done:
+		imp.done <- err
+	case <-time.After(20 * time.Second):
+		t.Fatal("impostor with a new store still running")
+	}
+	if _, err := os.Stat(store); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the refused join's new store %s is still there (%v)", store, err)
+	}
 	after := registryOf(t, a1.nats)
 	for id, e := range before {
 		x, _ := e.Marshal()

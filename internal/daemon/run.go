@@ -60,6 +60,8 @@ func Run(ctx context.Context, kind Kind, name string, args []string, logOut io.W
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
+	_, statErr := os.Stat(cfg.Broker.StoreDir)
+	newStore := errors.Is(statErr, os.ErrNotExist)
 	n, err := node.Start(cfg)
 	if errors.Is(err, broker.ErrConfig) || errors.Is(err, node.ErrConfig) {
 		return fmt.Errorf("%w: %v", errUsage, err)
@@ -82,6 +84,12 @@ func Run(ctx context.Context, kind Kind, name string, args []string, logOut io.W
 	}
 	if serr := n.Shutdown(sctx); err == nil {
 		err = serr
+	}
+	if errors.Is(err, ErrRefused) && newStore {
+		// A refused join leaves nothing behind that the next attempt, with other flags, would trip on.
+		if rerr := os.RemoveAll(cfg.Broker.StoreDir); rerr == nil {
+			log.Info().Str("store", cfg.Broker.StoreDir).Msg("removed the store this refused join created")
+		}
 	}
 	return err
 }
