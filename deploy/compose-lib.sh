@@ -4,7 +4,8 @@
 #
 # Reads:   FEDIST_PORT_PREFIX    host ports <prefix>42x2 (client) and <prefix>82x2 (http), 1 or 2; default 1
 #          COMPOSE_PROJECT_NAME  compose project; default: Compose's own (the repository directory's name)
-# Defines: top file compose services id parent http client prefix, and the functions below.
+#          FEDIST_START_MS       the clock of say's timestamps starts here (ms since the epoch); default now
+# Defines: top file compose services id parent http client prefix cid start_ms, and the functions below.
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 file=$top/docker-compose.yml
@@ -19,7 +20,7 @@ declare -A http=([root]=${prefix}8222 [a]=${prefix}8232 [a1]=${prefix}8242 [b]=$
 declare -A client=([root]=${prefix}4222 [a]=${prefix}4232 [a1]=${prefix}4242 [b]=${prefix}4252)
 
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
-start_ms=$(now_ms)
+start_ms=${FEDIST_START_MS:-$(now_ms)} # a calling script passes its own start on
 secs() { local ms=$(($(now_ms) - $1)); printf '%d.%01d' $((ms / 1000)) $((ms % 1000 / 100)); }
 say() { printf '[%6ss] %s\n' "$(secs "$start_ms")" "$*"; }
 
@@ -35,11 +36,33 @@ find_compose() {
   fi
 }
 
-# dc SECONDS ARGS...: one compose command on this project, killed after SECONDS.
+# bounded SECONDS CMD...: runs CMD and sends it SIGTERM after SECONDS (SIGKILL 10 s later). CMD runs
+# in the background, so that a trapped signal (Ctrl-C) ends the wait at once instead of after CMD;
+# the trap's handler then calls stop_child.
+child=""
+bounded() {
+  local t=$1 rc=0
+  shift
+  timeout -k 10 "$t" "$@" &
+  child=$!
+  wait "$child" || rc=$?
+  child=""
+  return "$rc"
+}
+
+# stop_child: ends the command bounded waits for, if any, and waits for it to exit (at most ~10 s).
+stop_child() {
+  [[ -n $child ]] || return 0
+  kill -TERM "$child" 2>/dev/null || true
+  wait "$child" 2>/dev/null || true
+  child=""
+}
+
+# dc SECONDS ARGS...: one compose command on this project, ended after SECONDS.
 dc() {
   local t=$1
   shift
-  timeout "$t" "${compose[@]}" -f "$file" ${COMPOSE_PROJECT_NAME:+-p "$COMPOSE_PROJECT_NAME"} "$@"
+  bounded "$t" "${compose[@]}" -f "$file" ${COMPOSE_PROJECT_NAME:+-p "$COMPOSE_PROJECT_NAME"} "$@"
 }
 
 # check_prefix: FEDIST_PORT_PREFIX is 1 or 2.
@@ -59,12 +82,19 @@ busy_ports() {
   done
 }
 
+# find_containers: sets cid[SERVICE] to the ID of the service's container, "" when it has none.
+declare -A cid
+find_containers() {
+  local s
+  for s in "${services[@]}"; do
+    cid[$s]=$(dc 30 ps -a -q "$s" 2>/dev/null | head -n 1) || cid[$s]=""
+  done
+}
+
 # health SERVICE: the Docker health of the service's container (starting, healthy, unhealthy), or its
-# state when it is not running (exited, restarting, ...), or "missing".
+# state when it is not running (exited, restarting, ...), or "missing". Call find_containers first.
 health() {
-  local c
-  c=$(dc 30 ps -a -q "$1" 2>/dev/null) || true
-  [[ -n $c ]] || { echo missing; return; }
-  timeout 10 docker inspect -f '{{if eq .State.Status "running"}}{{if .State.Health}}{{.State.Health.Status}}{{else}}running{{end}}{{else}}{{.State.Status}}{{end}}' "$c" 2>/dev/null ||
+  [[ -n ${cid[$1]:-} ]] || { echo missing; return; }
+  timeout 10 docker inspect -f '{{if eq .State.Status "running"}}{{if .State.Health}}{{.State.Health.Status}}{{else}}running{{end}}{{else}}{{.State.Status}}{{end}}' "${cid[$1]}" 2>/dev/null ||
     echo missing
 }
