@@ -38,6 +38,11 @@ type Config struct {
 	ThroughputTime time.Duration
 	// MsgSize is the payload size of throughput messages, in bytes.
 	MsgSize int
+	// ZeroDelayControl repeats the timed lookups, at the same concurrency, after setting every
+	// link's delay to 0. What they take then is the servers, the emulator's proxies and the
+	// concurrency without the delay lines, so the report can say how much of the overhead over the
+	// matrix the delay lines add (their release spin, see package linkemu).
+	ZeroDelayControl bool
 	// Federation returns the federation config for a mode; DefaultConfig uses fed.DefaultWANConfig.
 	Federation func(top *topo.Topology, mode fed.Mode) fed.Config
 	// Progress receives one line per step and per few pairs while the run goes on; nil is silent.
@@ -48,16 +53,17 @@ type Config struct {
 // cores.
 func DefaultConfig(top *topo.Topology) Config {
 	return Config{
-		Topology:        top,
-		Modes:           []fed.Mode{fed.ModeNATS, fed.ModeFeDist},
-		Samples:         30, // enough for a stable p50; p99 is then the nearest-rank maximum
-		Concurrency:     16, // ~0.5 ms more per tree link than 4 at once on 2 cores, in a quarter of the time
-		WarmupTimeout:   30 * time.Second,
-		ThroughputPairs: 4,
-		ThroughputMsgs:  200_000,         // 25 MB of 128 B messages
-		ThroughputTime:  5 * time.Second, // per pair; bounds a slow system
-		MsgSize:         128,             // the size ARCHITECTURE's baselines use
-		Federation:      fed.DefaultWANConfig,
+		Topology:         top,
+		Modes:            []fed.Mode{fed.ModeNATS, fed.ModeFeDist},
+		Samples:          30, // enough for a stable p50; p99 is then the nearest-rank maximum
+		Concurrency:      16, // ~0.5 ms more per tree link than 4 at once on 2 cores, in a quarter of the time
+		WarmupTimeout:    30 * time.Second,
+		ThroughputPairs:  4,
+		ThroughputMsgs:   200_000,         // 25 MB of 128 B messages
+		ThroughputTime:   5 * time.Second, // per pair; bounds a slow system
+		MsgSize:          128,             // the size ARCHITECTURE's baselines use
+		ZeroDelayControl: true,            // 0.1 s per mode on small.json; it splits the overhead for the report
+		Federation:       fed.DefaultWANConfig,
 	}
 }
 

@@ -14,7 +14,14 @@
 // link emulator pipelines its delay lines, so pairs do not queue behind each other, but it releases
 // a lone chunk by spinning for its last 1.2 ms, and on two cores several spinners at once delay
 // other goroutines: 16 pairs at once added about 0.5 ms per tree link against 4 at once
-// (BENCHMARKS.md). The report's settings line records the concurrency. Throughput pairs are
-// measured one at a time. Nothing here asserts a timing; the figures are for people and the JSON
-// for machines.
+// (BENCHMARKS.md), and on links of a few ms, where spinning fills much of each round trip, a
+// lookup took 2.5-3 ms more than the matrix. So the run ends with a control
+// (Config.ZeroDelayControl): every link's delay is set to 0 and the lookups are timed again at the
+// same concurrency. What they take then is the servers, proxies and concurrency; the report
+// attributes the rest of the overhead to the delay lines. Throughput pairs are measured one at a
+// time. Nothing here asserts a timing; the figures are for people and the JSON for machines.
+//
+// report.md opens with a one-line conclusion computed from the rows, says what the modes and every
+// column mean, and explains the overhead with the run's own figures. report.png names the worst
+// pairs by region.
 package lab

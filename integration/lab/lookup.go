@@ -35,8 +35,9 @@ func lookupSubject(to regions.RegionID, seq uint64) string {
 	return fmt.Sprintf("fd.%s.get.lab.%s", to, regions.NewID(to, seq))
 }
 
-// measureLookups times Samples lookups for every pair, Concurrency pairs at a time.
-func measureLookups(ctx context.Context, f *fed.Federation, pairs []Pair, cfg *Config, prog *progress) (map[[2]regions.RegionID]*LookupResult, error) {
+// measureLookups times Samples lookups for every pair, Concurrency pairs at a time. name starts
+// its progress lines.
+func measureLookups(ctx context.Context, f *fed.Federation, pairs []Pair, cfg *Config, prog *progress, name string) (map[[2]regions.RegionID]*LookupResult, error) {
 	top := f.Topology()
 	conns := map[regions.RegionID]*nats.Conn{}
 	for _, r := range top.Regions() {
@@ -72,7 +73,7 @@ func measureLookups(ctx context.Context, f *fed.Federation, pairs []Pair, cfg *C
 		tree, _ := top.TreeRTT(p.From.ID, p.To.ID)
 		return 2*time.Second + 3*topo.Ms(tree)
 	}
-	prog.begin(fmt.Sprintf("%s: warm-up lookups (interest spreading)", f.Mode()), len(order))
+	prog.begin(fmt.Sprintf("%s: warm-up lookups (interest spreading)", name), len(order))
 	eachPair(ctx, order, cfg.Concurrency, func(p Pair) {
 		defer prog.tick()
 		nc := conns[p.From.ID]
@@ -86,7 +87,7 @@ func measureLookups(ctx context.Context, f *fed.Federation, pairs []Pair, cfg *C
 		}
 		results[p.key()].Err = fmt.Sprintf("no answer within %v: %v", cfg.WarmupTimeout, err)
 	})
-	prog.begin(fmt.Sprintf("%s: timed lookups (%d pairs × %d, %d pairs at once)", f.Mode(), len(order), cfg.Samples, cfg.Concurrency),
+	prog.begin(fmt.Sprintf("%s: timed lookups (%d pairs × %d, %d pairs at once)", name, len(order), cfg.Samples, cfg.Concurrency),
 		len(order)*cfg.Samples)
 	eachPair(ctx, order, cfg.Concurrency, func(p Pair) {
 		res := results[p.key()]

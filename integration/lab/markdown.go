@@ -13,31 +13,33 @@ import (
 	"github.com/fedist/fedist/integration/fed"
 )
 
-// WriteMarkdown writes the report for people: a summary, throughput, then one row per pair.
+// WriteMarkdown writes the report for people: a one-line conclusion computed from the rows, what
+// the modes and every column mean, a summary, the overhead over the matrix and how much of it is the
+// emulator's, throughput, then one row per pair.
 func (r *Report) WriteMarkdown(w io.Writer) error {
 	var b strings.Builder
 	name := "(built in code)"
 	if r.Topology != "" {
 		name = "`" + filepath.Base(r.Topology) + "`"
 	}
-	fmt.Fprintf(&b, "# WAN lab report\n\n")
+	fmt.Fprintf(&b, "# WAN lab report\n\n**%s**\n\n", r.conclusion())
 	fmt.Fprintf(&b, "Topology %s, %d regions, %d ordered pairs. Run %s, took %v.\n\n", name, r.regions(), len(r.Rows),
 		r.Started.UTC().Format(time.RFC3339), r.Took.Round(time.Second))
 	fmt.Fprintf(&b, "Settings: %s.\n\n", r.Settings)
 	for _, m := range r.Modes {
-		fmt.Fprintf(&b, "- %s: %d regions up and converged in %v\n", m, r.regions(), r.StartUp[m].Round(time.Millisecond))
+		fmt.Fprintf(&b, "- %s (%s): %d regions up and converged in %v\n", m, modeWhat[m], r.regions(), r.StartUp[m].Round(time.Millisecond))
 	}
-	fmt.Fprintf(&b, "\n**oracle** = shortest-path RTT over the allowed links (Dijkstra); **tree** = sum of link RTTs along "+
-		"the tree path; measured values are lookup round trips (request to `fd.<to>.get.lab.<id>`, answer from a plain "+
-		"client in `to`), p50/p99 by nearest rank. `×` = divided by the oracle.\n\n")
+	fmt.Fprintln(&b)
+	r.writeGlossary(&b)
 
 	fmt.Fprintf(&b, "## Summary\n\n")
 	fmt.Fprintf(&b, "| over all pairs | median ×oracle | worst ×oracle (pair) | median ×tree | max ×tree | pairs within 10%% of oracle | failed lookups |\n")
 	fmt.Fprintf(&b, "|---|---:|---|---:|---:|---:|---:|\n")
-	r.summaryLine(&b, "tree path", func(row *Row) (float64, bool) { return row.TreeMs, true }, nil)
+	r.summaryLine(&b, "tree path", func(row *Row) (float64, bool) { return row.TreeMs, true }, 0)
 	for _, m := range r.Modes {
-		r.summaryLine(&b, string(m)+" p50", func(row *Row) (float64, bool) { return row.p50(m) }, &m)
+		r.summaryLine(&b, string(m)+" p50", func(row *Row) (float64, bool) { return row.p50(m) }, r.failed(m))
 	}
+	r.writeOverhead(&b)
 
 	if r.hasThroughput() {
 		fmt.Fprintf(&b, "\n## Publish throughput\n\nOne publisher in `from`, one subscriber in `to`, on `fd.<to>.lab.tput`; "+
@@ -107,45 +109,24 @@ func (row *Row) cell(v float64) string {
 }
 
 // summaryLine writes one summary row for a series: ratios to the oracle and to the tree.
-func (r *Report) summaryLine(b *strings.Builder, label string, value func(*Row) (float64, bool), mode *fed.Mode) {
-	var toOracle, toTree []float64
-	worst, worstAt, near, failed := math.Inf(-1), "", 0, 0
-	for _, row := range r.Rows {
-		if mode != nil {
-			if l := row.Lookup[*mode]; l != nil {
-				failed += l.Errors
-				if l.N == 0 {
-					failed++
-				}
-			}
-		}
-		v, ok := value(row)
-		if !ok {
-			continue
-		}
-		if x := row.ratio(v); !math.IsNaN(x) {
-			toOracle = append(toOracle, x)
-			if x > worst {
-				worst, worstAt = x, row.From.Name+" → "+row.To.Name
-			}
-			if x <= 1.10 {
-				near++
-			}
-		}
-		if row.TreeMs > 0 {
-			toTree = append(toTree, v/row.TreeMs)
-		}
-	}
-	if len(toOracle) == 0 {
+func (r *Report) summaryLine(b *strings.Builder, label string, value func(*Row) (float64, bool), failed int) {
+	s := r.series(value)
+	if len(s.toOracle) == 0 {
 		fmt.Fprintf(b, "| %s | – | – | – | – | – | %d |\n", label, failed)
 		return
 	}
 	maxTree := math.NaN()
-	if len(toTree) > 0 {
-		maxTree = slices.Max(toTree)
+	if len(s.toTree) > 0 {
+		maxTree = slices.Max(s.toTree)
 	}
-	fmt.Fprintf(b, "| %s | %.2f | %.2f (%s) | %.3f | %.3f | %d/%d | %d |\n", label, median(toOracle), worst, worstAt,
-		median(toTree), maxTree, near, len(toOracle), failed)
+	fmt.Fprintf(b, "| %s | %.2f | %.2f (%s) | %.3f | %.3f | %d/%d | %d |\n", label, median(s.toOracle), s.worst, s.worstAt,
+		median(s.toTree), maxTree, s.near, len(s.toOracle), failed)
+}
+
+// modeWhat says in a few words what each mode builds.
+var modeWhat = map[fed.Mode]string{
+	fed.ModeNATS:   "plain NATS leafnodes on the same tree, same emulator",
+	fed.ModeFeDist: "FeDist region nodes",
 }
 
 func (r *Report) regions() int {

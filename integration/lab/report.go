@@ -26,6 +26,9 @@ type Report struct {
 	Notes    []string                   // warnings and failures a reader must see
 	Rows     []*Row
 
+	// Concurrency is how many pairs were measured at once, and Procs the GOMAXPROCS they shared.
+	Concurrency, Procs int
+
 	index map[[2]regions.RegionID]int
 }
 
@@ -35,6 +38,7 @@ type Row struct {
 	OracleMs, TreeMs     float64
 	OraclePath, TreePath []string
 	Lookup               map[fed.Mode]*LookupResult     // absent for a mode not run
+	Control              map[fed.Mode]*LookupResult     // the same lookups with every link at 0 ms; absent if not run
 	Throughput           map[fed.Mode]*ThroughputResult // present only for sampled pairs
 }
 
@@ -49,8 +53,12 @@ func (row *Row) ratio(x float64) float64 {
 }
 
 // p50 returns the mode's lookup p50 in ms, and false when it was not measured.
-func (row *Row) p50(m fed.Mode) (float64, bool) {
-	l := row.Lookup[m]
+func (row *Row) p50(m fed.Mode) (float64, bool) { return p50Of(row.Lookup[m]) }
+
+// controlP50 returns the mode's lookup p50 with every link at 0 ms, and false when it was not measured.
+func (row *Row) controlP50(m fed.Mode) (float64, bool) { return p50Of(row.Control[m]) }
+
+func p50Of(l *LookupResult) (float64, bool) {
 	if l == nil || l.N == 0 {
 		return 0, false
 	}
@@ -83,6 +91,8 @@ type jsonRow struct {
 	FeDistErrors *int     `json:"fedist_errors"`
 	NATSMsgs     *float64 `json:"nats_msgs_per_s"`
 	FeDistMsgs   *float64 `json:"fedist_msgs_per_s"`
+	NATSZero     *float64 `json:"nats_zero_delay_p50_ms"`
+	FeDistZero   *float64 `json:"fedist_zero_delay_p50_ms"`
 }
 
 func num(x float64) *float64 {
@@ -99,7 +109,7 @@ func (row *Row) json() jsonRow {
 		OracleMs: *num(row.OracleMs), TreeMs: *num(row.TreeMs), OraclePath: row.OraclePath, TreePath: row.TreePath,
 		TreeRatio: num(row.ratio(row.TreeMs)),
 	}
-	fill := func(m fed.Mode, p50, p99, ratio, ratio99 **float64, n, errs **int, msgs **float64) {
+	fill := func(m fed.Mode, p50, p99, ratio, ratio99 **float64, n, errs **int, msgs, zero **float64) {
 		if l := row.Lookup[m]; l != nil {
 			n0, e0 := l.N, l.Errors
 			*n, *errs = &n0, &e0
@@ -111,9 +121,12 @@ func (row *Row) json() jsonRow {
 		if t := row.Throughput[m]; t != nil && t.Err == "" {
 			*msgs = num(t.MsgsPerSec)
 		}
+		if v, ok := row.controlP50(m); ok {
+			*zero = num(v)
+		}
 	}
-	fill(fed.ModeNATS, &j.NATSP50, &j.NATSP99, &j.NATSRatio, &j.NATSRatio99, &j.NATSSamples, &j.NATSErrors, &j.NATSMsgs)
-	fill(fed.ModeFeDist, &j.FeDistP50, &j.FeDistP99, &j.FeDistRatio, &j.FeDist99, &j.FeDistSample, &j.FeDistErrors, &j.FeDistMsgs)
+	fill(fed.ModeNATS, &j.NATSP50, &j.NATSP99, &j.NATSRatio, &j.NATSRatio99, &j.NATSSamples, &j.NATSErrors, &j.NATSMsgs, &j.NATSZero)
+	fill(fed.ModeFeDist, &j.FeDistP50, &j.FeDistP99, &j.FeDistRatio, &j.FeDist99, &j.FeDistSample, &j.FeDistErrors, &j.FeDistMsgs, &j.FeDistZero)
 	return j
 }
 

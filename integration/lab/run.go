@@ -61,7 +61,7 @@ func runMode(ctx context.Context, cfg *Config, mode fed.Mode, pairs []Pair, rep 
 		}
 	}
 	checkLinks("before measuring")
-	res, err := measureLookups(ctx, f, pairs, cfg, prog)
+	res, err := measureLookups(ctx, f, pairs, cfg, prog, string(mode))
 	if err != nil {
 		return err
 	}
@@ -80,9 +80,36 @@ func runMode(ctx context.Context, cfg *Config, mode fed.Mode, pairs []Pair, rep 
 		rep.row(p.key()).Throughput[mode] = &t
 		prog.tick()
 	}
+	if cfg.ZeroDelayControl {
+		if err := zeroDelayControl(ctx, f, cfg, pairs, rep, prog); err != nil {
+			return err
+		}
+	}
 	checkLinks("after measuring")
 	prog.printf("%s: closing", mode)
 	return f.Close()
+}
+
+// zeroDelayControl sets the delay of every allowed link to 0 and times the lookups again, into
+// each row's Control. It runs last: the federation keeps the zero delays until it is closed.
+func zeroDelayControl(ctx context.Context, f *fed.Federation, cfg *Config, pairs []Pair, rep *Report, prog *progress) error {
+	top, mode := f.Topology(), f.Mode()
+	for _, l := range top.AllowedLinks() {
+		if err := f.SetRTT(l[0], l[1], 0); err != nil {
+			return fmt.Errorf("%s zero-delay control: %w", mode, err)
+		}
+	}
+	res, err := measureLookups(ctx, f, pairs, cfg, prog, string(mode)+", links at 0 ms")
+	if err != nil {
+		return err
+	}
+	for k, r := range res {
+		rep.row(k).Control[mode] = r
+		if r.Err != "" {
+			rep.Notes = append(rep.Notes, fmt.Sprintf("%s, links at 0 ms: %s to %s: %s", mode, top.Name(k[0]), top.Name(k[1]), r.Err))
+		}
+	}
+	return nil
 }
 
 // allPairs returns every ordered pair of distinct regions, in topology order.
@@ -103,10 +130,12 @@ func allPairs(top *topo.Topology) []Pair {
 func newReport(cfg *Config) (*Report, error) {
 	top := cfg.Topology
 	rep := &Report{
-		Topology: top.File,
-		Modes:    cfg.Modes,
-		Started:  time.Now(),
-		StartUp:  map[fed.Mode]time.Duration{},
+		Topology:    top.File,
+		Modes:       cfg.Modes,
+		Started:     time.Now(),
+		StartUp:     map[fed.Mode]time.Duration{},
+		Concurrency: cfg.Concurrency,
+		Procs:       runtime.GOMAXPROCS(0),
 		Settings: fmt.Sprintf("%d lookups per pair, %d pairs at once, %d throughput pairs (%d × %d B or %v each); %s/%s, %d CPUs, %s",
 			cfg.Samples, cfg.Concurrency, cfg.ThroughputPairs, cfg.ThroughputMsgs, cfg.MsgSize, cfg.ThroughputTime,
 			runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version()),
@@ -127,7 +156,8 @@ func newReport(cfg *Config) (*Report, error) {
 		rep.Rows = append(rep.Rows, &Row{
 			From: p.From, To: p.To, OracleMs: or, TreeMs: tree,
 			OraclePath: names(top, opath), TreePath: names(top, tpath),
-			Lookup: map[fed.Mode]*LookupResult{}, Throughput: map[fed.Mode]*ThroughputResult{},
+			Lookup: map[fed.Mode]*LookupResult{}, Control: map[fed.Mode]*LookupResult{},
+			Throughput: map[fed.Mode]*ThroughputResult{},
 		})
 	}
 	return rep, nil

@@ -39,6 +39,12 @@ func TestRunSmall(t *testing.T) {
 			if l.Min < row.TreeMs {
 				t.Errorf("%s → %s in %s: fastest lookup %.2f ms beats the tree path's %.1f ms", row.From.Name, row.To.Name, m, l.Min, row.TreeMs)
 			}
+			// With the links at 0 ms, it no longer pays their delay.
+			c := row.Control[m]
+			if c == nil || c.N != 5 || c.Errors != 0 || c.Err != "" || c.Min >= row.TreeMs {
+				t.Errorf("%s → %s in %s, links at 0 ms: %+v; want 5 lookups, the fastest under the tree path's %.1f ms",
+					row.From.Name, row.To.Name, m, c, row.TreeMs)
+			}
 		}
 	}
 	a1b := rep.row([2]regions.RegionID{id(top, "a1"), id(top, "b")})
