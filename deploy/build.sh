@@ -5,6 +5,7 @@
 # <out-dir>/certs, once: the compose federation runs mutual TLS between its regions. The image
 # carries them, which is fine for a local demo and wrong for anything else: there, give every node
 # only its own key.
+# deploy/up.sh runs it before building the image; Dockerfile.multistage runs it inside Docker.
 # Usage: deploy/build.sh [out-dir]    then: docker compose build   (or docker-compose build)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)

@@ -24,6 +24,11 @@ start_ms=${FEDIST_START_MS:-$(now_ms)} # a calling script passes its own start o
 secs() { local ms=$(($(now_ms) - $1)); printf '%d.%01d' $((ms / 1000)) $((ms % 1000 / 100)); }
 say() { printf '[%6ss] %s\n' "$(secs "$start_ms")" "$*"; }
 
+# The script's own stdout and stderr. A trap handler can run inside a redirected command (see
+# bounded), so it calls restore_stdio first to say what it says where the user sees it.
+exec {stdout_fd}>&1 {stderr_fd}>&2
+restore_stdio() { exec 1>&"$stdout_fd" 2>&"$stderr_fd"; }
+
 # find_compose: sets compose to "docker compose" (v2) if it works, else docker-compose (v1).
 find_compose() {
   if docker compose version >/dev/null 2>&1; then
@@ -85,10 +90,13 @@ busy_ports() {
 # find_containers: sets cid[SERVICE] to the ID of the service's container, "" when it has none.
 declare -A cid
 find_containers() {
-  local s
-  for s in "${services[@]}"; do
-    cid[$s]=$(dc 30 ps -a -q "$s" 2>/dev/null | head -n 1) || cid[$s]=""
-  done
+  local s c ids
+  for s in "${services[@]}"; do cid[$s]=""; done
+  ids=$(dc 30 ps -a -q 2>/dev/null) || return 0
+  [[ -n $ids ]] || return 0
+  while read -r s c; do
+    [[ -z ${id[$s]:-} ]] || cid[$s]=$c
+  done < <(timeout 10 docker inspect -f '{{index .Config.Labels "com.docker.compose.service"}} {{.Id}}' $ids 2>/dev/null)
 }
 
 # health SERVICE: the Docker health of the service's container (starting, healthy, unhealthy), or its
