@@ -2,6 +2,7 @@ package broker
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/rs/zerolog"
@@ -28,7 +29,18 @@ func (z *zlog) Warnf(format string, v ...any) {
 
 const plaintextWarning = "Plaintext passwords detected, use nkeys or bcrypt"
 
-func (z *zlog) Errorf(format string, v ...any) { z.l.Error().Msgf(format, v...) }
+func (z *zlog) Errorf(format string, v ...any) {
+	msg := fmt.Sprintf(format, v...)
+	z.l.Error().Msg(msg)
+	if strings.Contains(msg, wrongPortError) {
+		// nats-server's words for a leafnode remote that reached some other listener, most often
+		// the parent's client port.
+		z.l.Warn().Msg("the parent URL (-parent) reaches a port that is not a leafnode listener, perhaps the parent's client port: use the port of the parent's -leaf-listen")
+	}
+}
+
+const wrongPortError = "attempted to connect to wrong port"
+
 func (z *zlog) Debugf(format string, v ...any) { z.l.Debug().Msgf(format, v...) }
 func (z *zlog) Tracef(format string, v ...any) { z.l.Trace().Msgf(format, v...) }
 

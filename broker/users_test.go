@@ -1,12 +1,17 @@
 package broker
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nkeys"
+	"github.com/rs/zerolog"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -55,4 +60,53 @@ func TestAppUsers(t *testing.T) {
 			nc.Close()
 		}
 	}
+}
+
+// TestParentURLAtClientPort: a child pointed at its parent's client port does not link, and its log
+// says which port to use instead.
+func TestParentURLAtClientPort(t *testing.T) {
+	var logs syncBuf
+	pc := DefaultConfig(0x0001, "p", t.TempDir())
+	pc.Log = zerolog.New(&logs)
+	parent, err := Start(pc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer parent.Shutdown(context.Background())
+	cc := DefaultConfig(0x00a0, "c", t.TempDir())
+	cc.Log = zerolog.New(&logs)
+	cc.ParentURLs = []string{strings.Replace(parent.ClientURL(), "nats://", "nats-leaf://", 1)}
+	child, err := Start(cc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer child.Shutdown(context.Background())
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(logs.String(), "use the port of the parent's -leaf-listen") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no hint in the child's log:\n%s", logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if _, _, up := child.Parent(); up {
+		t.Fatal("the child linked through the client port")
+	}
+}
+
+// syncBuf is a log sink safe for concurrent writes.
+type syncBuf struct {
+	mu sync.Mutex // guards b
+	b  bytes.Buffer
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuf) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
