@@ -5,6 +5,12 @@
 // JetStream in the region's own domain (Domain). Its log goes to zerolog. It reports which child
 // regions are connected to it (Children), which is what down detection is built on.
 //
-// The broker knows nothing of registries, routes or costs, and it never edits subject mappings on
-// its own: callers (the overlay) do that through Account.
+// The server has two accounts: FedistAccount for FeDist's own state and control, AppAccount for
+// applications; each link to the parent is one leafnode connection per account. One authenticator
+// admits every connection: node certificates (mutual TLS) or the leaf token on leafnode links,
+// configured users or client certificates on the client port, the node's own in-process users.
+// A parent restricts what its children's links may carry (Config.ChildExports).
+//
+// The broker knows nothing of registries, routes or costs; the subject lists it enforces come from
+// its callers (node, overlay).
 package broker

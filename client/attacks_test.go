@@ -112,6 +112,29 @@ func TestAttacksAreRefused(t *testing.T) {
 	if _, err := kv.Put(ctx, "k", []byte("v")); err != nil {
 		t.Fatal(err)
 	}
+	// The gateway forwards only calls whose reply is an inbox: one that names a JetStream call as
+	// its reply (so that JetStream's answer would delete the stream) is dropped.
+	if err := nc.PublishMsg(&nats.Msg{Subject: overlay.JSGatewayAPI(a1ID) + ".STREAM.INFO.mine",
+		Reply: "$JS.API.STREAM.DELETE.mine"}); err != nil {
+		t.Fatal(err)
+	}
+	// Own-region ID ranges: bad requests get an error, greed gets a bounded range.
+	for req, want := range map[string]string{`{"n":0}`: "error", `garbage`: "error", `{"n":1000000000}`: "range"} {
+		m, err := nc.Request(overlay.IDSubject(a1ID), []byte(req), 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rep overlay.IDRangeReply
+		if err := json.Unmarshal(m.Data, &rep); err != nil {
+			t.Fatal(err)
+		}
+		if (want == "error") != (rep.Error != "") || (want == "range" && (rep.N == 0 || rep.N > 4096)) {
+			t.Fatalf("ID range request %s: %+v, want %s", req, rep, want)
+		}
+	}
+	if _, err := js.Stream(ctx, "mine"); err != nil {
+		t.Fatalf("stream mine after a forged gateway reply: %v", err)
+	}
 
 	// 2: a relay does not answer a reply that is not an inbox (see TestRelayAndHopLimit too).
 	via, _ := overlay.RelaySubject(rootID, "fd.00a1.evil")
@@ -163,23 +186,8 @@ func TestNoStreamThroughConsumerDelivery(t *testing.T) {
 	nc, _ := f.plain(t, a1ID)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	gw, err := jetstream.NewWithAPIPrefix(nc, overlay.JSGatewayAPI(a1ID))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := gw.CreateStream(ctx, jetstream.StreamConfig{Name: "carrier", Subjects: []string{"fd.00a1.orders.>"}}); err != nil {
-		t.Fatal(err)
-	}
 	spy, _ := json.Marshal(jetstream.StreamConfig{Name: "spy", Subjects: []string{"fd.00b0.>"}})
-	if _, err := gw.Publish(ctx, "fd.00a1.orders.x", spy); err != nil {
-		t.Fatal(err)
-	}
-	js, _ := jetstream.New(nc)
-	_, err = js.CreateOrUpdateConsumer(ctx, "carrier", jetstream.ConsumerConfig{
-		DeliverSubject: "$JS.API.STREAM.CREATE.spy", AckPolicy: jetstream.AckNonePolicy})
-	if err != nil {
-		t.Fatal(err)
-	}
+	js, _ := deliverFromOwnStream(ctx, t, nc, spy, "$JS.API.STREAM.CREATE.spy")
 	// The consumer delivers at once; give it 3 s to do harm. (nats-server ignores JetStream API
 	// requests that carry no client info, which only clients and leafnodes get: jetstream_api.go,
 	// apiDispatch.)
@@ -204,20 +212,8 @@ func TestRegistryCopyCannotBeWritten(t *testing.T) {
 	nc, _ := f.plain(t, a1ID)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	gw, _ := jetstream.NewWithAPIPrefix(nc, overlay.JSGatewayAPI(a1ID))
-	if _, err := gw.CreateStream(ctx, jetstream.StreamConfig{Name: "forge", Subjects: []string{"fd.00a1.forge"}}); err != nil {
-		t.Fatal(err)
-	}
 	fake := []byte(`{"id":"00b0","name":"b","parent":"0001","status":"down"}`)
-	if _, err := gw.Publish(ctx, "fd.00a1.forge", fake); err != nil {
-		t.Fatal(err)
-	}
-	js, _ := jetstream.New(nc)
-	cons, err := js.CreateOrUpdateConsumer(ctx, "forge", jetstream.ConsumerConfig{
-		DeliverSubject: "$KV.fedist-registry.region.00b0", AckPolicy: jetstream.AckNonePolicy})
-	if err != nil {
-		t.Fatal(err)
-	}
+	js, cons := deliverFromOwnStream(ctx, t, nc, fake, "$KV.fedist-registry.region.00b0")
 	kv, err := js.KeyValue(ctx, "fedist-registry")
 	if err != nil {
 		t.Fatal(err)
@@ -236,4 +232,28 @@ func TestRegistryCopyCannotBeWritten(t *testing.T) {
 	if info, err := cons.Info(ctx); err == nil {
 		t.Logf("consumer delivered %d message(s); the copy is unchanged", info.Delivered.Consumer)
 	}
+}
+
+// deliverFromOwnStream does what an application of A1 may: it creates a stream of its own region's
+// subjects through the gateway, stores data in it, and creates a push consumer on it that delivers
+// to deliverTo. It returns the application's JetStream (without the gateway) and the consumer.
+func deliverFromOwnStream(ctx context.Context, t *testing.T, nc *nats.Conn, data []byte, deliverTo string) (jetstream.JetStream, jetstream.Consumer) {
+	t.Helper()
+	gw, err := jetstream.NewWithAPIPrefix(nc, overlay.JSGatewayAPI(a1ID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := gw.CreateStream(ctx, jetstream.StreamConfig{Name: "carrier", Subjects: []string{"fd.00a1.carrier.>"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := gw.Publish(ctx, "fd.00a1.carrier.x", data); err != nil {
+		t.Fatal(err)
+	}
+	js, _ := jetstream.New(nc)
+	cons, err := js.CreateOrUpdateConsumer(ctx, "carrier", jetstream.ConsumerConfig{
+		DeliverSubject: deliverTo, AckPolicy: jetstream.AckNonePolicy})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return js, cons
 }

@@ -19,6 +19,9 @@ import (
 
 const jsGatewayQueue = "fedist-jsgate"
 
+// gatewayDeny is overlay.GatewayDeny, computed once: the gateway checks it on every call.
+var gatewayDeny = overlay.GatewayDeny()
+
 func (n *Node) startJSGateway() error {
 	prefix := overlay.JSGatewayAPI(n.Region()) + "."
 	_, err := n.anc.QueueSubscribe(prefix+">", jsGatewayQueue, func(m *nats.Msg) {
@@ -49,10 +52,7 @@ func (n *Node) jsGateway(m *nats.Msg, call string) {
 	default:
 		target = "$JS.API." + call
 	}
-	for _, deny := range overlay.AppPublishDeny() {
-		if strings.HasPrefix(deny, "$JS.API.STREAM.CREATE") || strings.HasPrefix(deny, "$JS.API.STREAM.UPDATE") {
-			continue // checked above
-		}
+	for _, deny := range gatewayDeny {
 		if overlay.SubjectsCollide(target, deny) {
 			n.jsRefuse(m, "permissions violation: "+target+" is refused to applications")
 			return

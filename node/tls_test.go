@@ -638,3 +638,47 @@ func TestTLSRouteFromOtherRegion(t *testing.T) {
 	})
 	shutdownQuickly(t, b)
 }
+
+// TestTLSHighWaterForAnotherRegion: the root records an ID high-water mark only for the region whose
+// node signed the request, and never past the last sequence.
+func TestTLSHighWaterForAnotherRegion(t *testing.T) {
+	ca := newTestCA(t)
+	root := runNode(t, tlsNodeConfig(t, rootID, "r1", "root", nil, ca.node(rootID, "r1")))
+	aFiles := ca.node(aID, "a1")
+	a := runNode(t, tlsNodeConfig(t, aID, "a1", "a", root, aFiles))
+	nc, err := a.Broker().Connect("test", broker.FedistAccount)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	signer := ca.signer(aFiles.Cert, aFiles.Key)
+	for _, tc := range []struct {
+		req  HWMRequest
+		code string
+	}{
+		{HWMRequest{ID: bID.String(), End: 1 << 40}, CodeIdentity},
+		{HWMRequest{ID: aID.String(), End: regions.MaxSeq + 2}, CodeBadRequest},
+	} {
+		payload, _ := json.Marshal(&tc.req)
+		data, err := signer.Sign(SubjectHWM, payload, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := nc.Request(SubjectHWM, data, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rep HWMReply
+		if err := json.Unmarshal(m.Data, &rep); err != nil {
+			t.Fatal(err)
+		}
+		if rep.OK || rep.Code != tc.code {
+			t.Fatalf("high-water request %+v: %+v, want refusal %q", tc.req, rep, tc.code)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if end, _, err := root.rootReadHWM(ctx, bID); err != nil || end != 0 {
+		t.Fatalf("B's mark at the root: %d, %v; want none", end, err)
+	}
+}

@@ -1,7 +1,7 @@
 // Package overlay carries application traffic between regions: the subject namespaces, the relay
 // endpoint that shortcuts will use, hop limits, the reply-status convention, and the client
-// permissions that keep each region's subjects to itself. Leafnode links carry every namespace and
-// have no deny lists, so they cost no per-message permission checks.
+// permissions that keep each region's subjects to itself (allow lists, AppPublish and AppSubscribe),
+// and what a child's application link may carry (AppLinkExports, AppLeafDeny).
 //
 // Namespaces (r is a region's 4-hex ID):
 //
@@ -16,7 +16,13 @@
 //	                        raised. Shortcut connections publish into it.
 //	fdr.<r>.<node>.<token>  the reply subject a relay puts on a request it republishes; the relay
 //	                        forwards answers only to replies it recorded under such tokens.
-//	fdc.…                   FeDist control (joins, link reports); internal users only.
+//	fdc.…                   FeDist control (joins, link reports); only in FeDist's own account,
+//	                        which no application user belongs to.
+//	fdi.<r>.range           record-ID ranges handed out by region r's nodes; clients of r only.
+//	fdjs.<r>.API.…          region r's JetStream gateway; applications create streams through it
+//	                        (CheckStream), every other call is passed on.
+//	_INBOX.<r>.…            the inboxes of region r's clients (InboxPrefix); only they may
+//	                        subscribe to them.
 //
 // ARCHITECTURE.md proposed making fd.> node-local and routing over a transit namespace with subject
 // mappings. Measured here, that design breaks in regions of several nodes: a parent sends transit to

@@ -82,12 +82,19 @@ func AppLinkExports() []string {
 
 // AppPublishDeny lists the exceptions to AppPublish: creating, changing or restoring a stream
 // directly (a stream's subjects could capture another region's traffic, so those calls go through
-// the gateway, which checks them), and any write to the applications' registry copy.
+// the gateway, which checks them), and GatewayDeny.
 func AppPublishDeny() []string {
-	deny := []string{"$KV." + regions.Bucket + ".>"}
+	deny := GatewayDeny()
 	for _, op := range []string{"CREATE", "UPDATE", "RESTORE"} {
 		deny = append(deny, "$JS.API.STREAM."+op+".*")
 	}
+	return deny
+}
+
+// GatewayDeny lists what neither an application nor the JetStream gateway on its behalf may do:
+// write the applications' registry copy, or delete, purge or move its stream.
+func GatewayDeny() []string {
+	deny := []string{"$KV." + regions.Bucket + ".>"}
 	for _, op := range []string{"DELETE", "PURGE", "MSG.DELETE", "LEADER.STEPDOWN", "PEER.REMOVE"} {
 		deny = append(deny, "$JS.API.STREAM."+op+".KV_"+regions.Bucket)
 	}

@@ -154,10 +154,9 @@ func ValidReply(reply string) bool {
 	if !strings.HasPrefix(reply, InboxRoot) && !strings.HasPrefix(reply, ReplyPrefix) {
 		return false
 	}
-	for _, tok := range strings.Split(reply, ".") {
-		if tok == "" || tok == "*" || tok == ">" {
-			return false
-		}
-	}
-	return true
+	// Every request a relay forwards passes here, so check the tokens without splitting.
+	wildcard := strings.Contains(reply, ".*.") || strings.HasSuffix(reply, ".*") ||
+		strings.Contains(reply, ".>.") || strings.HasSuffix(reply, ".>")
+	return !wildcard && !strings.HasSuffix(reply, ".") && !strings.Contains(reply, "..") &&
+		!strings.ContainsAny(reply, " \t\r\n")
 }

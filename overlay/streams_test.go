@@ -81,6 +81,8 @@ func TestValidReply(t *testing.T) {
 		"_INBOX.00a1.abc.1": true, "fdr.00b0.b1.tok": true,
 		"$KV.fedist-registry.region.00b0": false, "$JS.API.STREAM.DELETE.x": false,
 		"_INBOX.>": false, "_INBOX..x": false, "fd.00b0.x": false, "": false,
+		"_INBOX.00a1.*": false, "_INBOX.00a1.*.x": false, "_INBOX.00a1.x.": false, "_INBOX.00a1 x": false,
+		"_INBOX.00a1.a*b": true,
 	} {
 		if got := ValidReply(reply); got != want {
 			t.Errorf("ValidReply(%q) = %v, want %v", reply, got, want)

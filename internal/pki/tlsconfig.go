@@ -72,6 +72,18 @@ func (f TLSFiles) load() (*x509.CertPool, tls.Certificate, error) {
 // ports): it presents Cert, and requires every peer to present a node certificate that chains to
 // CA. An application user's certificate from the same CA is refused (ErrNotNode).
 func (f TLSFiles) ServerConfig() (*tls.Config, error) {
+	return f.listenerConfig(tls.RequireAndVerifyClientCert, requireNodePeer)
+}
+
+// ClientPortConfig returns the config of a region's client port: it presents Cert, and verifies a
+// client certificate against CA if one is given. Any FeDist identity (user or node) is accepted;
+// clients without a certificate authenticate some other way.
+func (f TLSFiles) ClientPortConfig() (*tls.Config, error) {
+	return f.listenerConfig(tls.VerifyClientCertIfGiven, nil)
+}
+
+// listenerConfig is the config of a listener that presents Cert and checks peers against CA.
+func (f TLSFiles) listenerConfig(auth tls.ClientAuthType, verify func(tls.ConnectionState) error) (*tls.Config, error) {
 	pool, pair, err := f.load()
 	if err != nil {
 		return nil, err
@@ -80,24 +92,8 @@ func (f TLSFiles) ServerConfig() (*tls.Config, error) {
 		MinVersion:       tls.VersionTLS12,
 		Certificates:     []tls.Certificate{pair},
 		ClientCAs:        pool,
-		ClientAuth:       tls.RequireAndVerifyClientCert,
-		VerifyConnection: requireNodePeer,
-	}, nil
-}
-
-// ClientPortConfig returns the config of a region's client port: it presents Cert, and verifies a
-// client certificate against CA if one is given. Any FeDist identity (user or node) is accepted;
-// clients without a certificate authenticate some other way.
-func (f TLSFiles) ClientPortConfig() (*tls.Config, error) {
-	pool, pair, err := f.load()
-	if err != nil {
-		return nil, err
-	}
-	return &tls.Config{
-		MinVersion:   tls.VersionTLS12,
-		Certificates: []tls.Certificate{pair},
-		ClientCAs:    pool,
-		ClientAuth:   tls.VerifyClientCertIfGiven,
+		ClientAuth:       auth,
+		VerifyConnection: verify,
 	}, nil
 }
 
