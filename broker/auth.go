@@ -3,9 +3,11 @@ package broker
 import (
 	"crypto/subtle"
 	"encoding/base64"
+	"slices"
 	"strings"
 
 	"github.com/fedist/fedist/internal/pki"
+	"github.com/fedist/fedist/regions"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nkeys"
 	"github.com/rs/zerolog"
@@ -21,6 +23,8 @@ import (
 //     mode, anyone with the leaf token;
 //   - application users (passwords, nkeys, client certificates of this region) into AppAccount with
 //     AppPermissions; no credentials only in insecure mode;
+//   - shortcut connections of other regions' nodes into AppAccount with ShortcutPermissions: with TLS
+//     only a node certificate of another region; in insecure mode anyone with the leaf token;
 //   - cluster routes only from nodes of this region (TLS), or anyone on loopback (insecure).
 type authenticator struct {
 	cfg      *Config
@@ -72,6 +76,15 @@ func (a *authenticator) leaf(c server.ClientAuthentication) bool {
 	}
 	u := &server.User{Username: o.Username, Account: acc}
 	if allow, ok := a.cfg.ChildExports[accName]; ok {
+		if a.cfg.ChildExportsFor != nil {
+			child, _, _ := ParseServerName(o.Name)
+			if id, ok := peerIdentity(c); ok {
+				child = id.Region
+			}
+			if child != 0 {
+				allow = append(slices.Clone(allow), a.cfg.ChildExportsFor(accName, child)...)
+			}
+		}
 		// From the leaf's side: what it may publish to us. nats-server turns it around for the hub.
 		u.Permissions = &server.Permissions{Publish: &server.SubjectPermission{Allow: allow}}
 	}
@@ -90,6 +103,9 @@ func (a *authenticator) client(c server.ClientAuthentication) bool {
 		c.RegisterUser(&server.User{Username: o.Username, Account: acc})
 		return true
 	}
+	if strings.HasPrefix(o.Username, shortcutUser+"-") {
+		return a.shortcut(c, o)
+	}
 	user, ok := a.appUser(c, o)
 	if !ok {
 		return false
@@ -103,6 +119,45 @@ func (a *authenticator) client(c server.ClientAuthentication) bool {
 		u.Permissions = a.cfg.AppPermissions(user)
 	}
 	c.RegisterUser(u)
+	return true
+}
+
+// shortcut admits a cost-engine shortcut from another region's node.
+func (a *authenticator) shortcut(c server.ClientAuthentication, o *server.ClientOpts) bool {
+	if a.cfg.ShortcutPermissions == nil {
+		return a.refuse(c, "shortcut connection to a node that takes none", o.Username)
+	}
+	var peer regions.RegionID
+	var node string
+	if a.cfg.TLS.CA != "" {
+		id, ok := peerIdentity(c)
+		if !ok || !id.IsNode() {
+			return a.refuse(c, "shortcut connection without a node certificate of the federation", o.Username)
+		}
+		peer, node = id.Region, id.Node
+	} else {
+		r, n, ok := ParseShortcutUser(o.Username)
+		if !ok {
+			return a.refuse(c, "shortcut user must be "+shortcutUser+"-<rrrr>-<node>", o.Username)
+		}
+		if a.cfg.LeafToken != "" && !constantTimeEqual(a.cfg.LeafToken, o.Password) {
+			return a.refuse(c, "shortcut connection with a wrong leaf token", o.Username)
+		}
+		peer, node = r, n
+	}
+	if peer == a.cfg.Region {
+		return a.refuse(c, "shortcut connection from a node of this node's own region", o.Username)
+	}
+	if a.cfg.ShortcutAdmit != nil {
+		if err := a.cfg.ShortcutAdmit(peer, node); err != nil {
+			return a.refuse(c, "shortcut refused: "+err.Error(), o.Username)
+		}
+	}
+	acc := a.account(AppAccount)
+	if acc == nil {
+		return false
+	}
+	c.RegisterUser(&server.User{Username: ShortcutUser(peer, node), Account: acc, Permissions: a.cfg.ShortcutPermissions(peer, node)})
 	return true
 }
 

@@ -153,7 +153,7 @@ func serverOptions(c *Config) (*server.Options, error) {
 				DialTimeout:             c.LeafDialTimeout,
 			}
 			if tlsOn {
-				tc, err := c.TLS.ClientConfig("")
+				tc, err := c.TLS.LinkClientConfig() // any node of the parent, by identity (tlsconfig.go)
 				if err != nil {
 					return nil, fmt.Errorf("%w: leafnode TLS: %v", ErrConfig, err)
 				}
@@ -289,30 +289,67 @@ func (b *Broker) Parent() (regions.RegionID, string, bool) {
 	return 0, "", false
 }
 
-// Children returns the child regions connected to this node, with the nodes of each, read from the
-// server names of the accepted leafnode connections. A child node counts only while both of its
-// links (FeDist's and the applications') are up. With TLS the names are those the children's
-// certificates hold (the authenticator refuses any other); in insecure mode they are whatever the
-// children announce.
-func (b *Broker) Children() map[regions.RegionID][]string {
-	out := make(map[regions.RegionID][]string)
+// LeafPeers returns the regions this node has a leafnode connection with, its parent's and its
+// children's, in one read of the server's leafnode list.
+func (b *Broker) LeafPeers() map[regions.RegionID]bool {
+	out := map[regions.RegionID]bool{}
 	lz, err := b.srv.Leafz(nil)
 	if err != nil {
 		return out
 	}
-	links := map[string]int{}
 	for _, l := range lz.Leafs {
-		if !l.IsSpoke && (l.Account == FedistAccount || l.Account == AppAccount) {
-			links[l.Name]++
+		if r, _, ok := ParseServerName(l.Name); ok {
+			out[r] = true
 		}
 	}
-	for name, n := range links {
-		if r, node, ok := ParseServerName(name); ok && n >= 2 {
-			out[r] = append(out[r], node)
-		}
+	return out
+}
+
+// AppInterest reports whether some connection of this server subscribes, in the applications'
+// account, to a subject matching subject.
+func (b *Broker) AppInterest(subject string) bool {
+	acc, err := b.srv.LookupAccount(AppAccount)
+	return err == nil && acc.SubscriptionInterest(subject)
+}
+
+// LinkAccounts says which of a child node's two leafnode links (FeDist's account, the
+// applications') reach this node.
+type LinkAccounts uint8
+
+// The accounts of LinkAccounts.
+const (
+	LinkFedist LinkAccounts = 1 << iota
+	LinkApp
+	LinkBoth = LinkFedist | LinkApp
+)
+
+// ChildLinks returns, for every child region with a leafnode link to this node, its nodes and
+// which of their two links arrive here. A child's two links are separate leafnode remotes, so in
+// a parent region of several nodes they may land on different nodes: each then sees one.
+func (b *Broker) ChildLinks() map[regions.RegionID]map[string]LinkAccounts {
+	out := make(map[regions.RegionID]map[string]LinkAccounts)
+	lz, err := b.srv.Leafz(nil)
+	if err != nil {
+		return out
 	}
-	for _, nodes := range out {
-		slices.Sort(nodes)
+	for _, l := range lz.Leafs {
+		var acc LinkAccounts
+		switch {
+		case l.IsSpoke:
+			continue
+		case l.Account == FedistAccount:
+			acc = LinkFedist
+		case l.Account == AppAccount:
+			acc = LinkApp
+		default:
+			continue
+		}
+		if r, node, ok := ParseServerName(l.Name); ok {
+			if out[r] == nil {
+				out[r] = map[string]LinkAccounts{}
+			}
+			out[r][node] |= acc
+		}
 	}
 	return out
 }

@@ -79,8 +79,8 @@ func TestParentAndChildren(t *testing.T) {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		r, node, up := child.Parent()
-		kids := parent.Children()
-		if up && r == 0x0001 && node == "p" && len(kids[0x00a0]) == 1 && kids[0x00a0][0] == "c" {
+		kids := parent.ChildLinks()
+		if up && r == 0x0001 && node == "p" && len(kids[0x00a0]) == 1 && kids[0x00a0]["c"] == LinkBoth {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -95,9 +95,9 @@ func TestParentAndChildren(t *testing.T) {
 		t.Fatal(err)
 	}
 	deadline = time.Now().Add(10 * time.Second)
-	for len(parent.Children()) != 0 {
+	for len(parent.ChildLinks()) != 0 {
 		if time.Now().After(deadline) {
-			t.Fatalf("parent still lists %v after the child stopped", parent.Children())
+			t.Fatalf("parent still lists %v after the child stopped", parent.ChildLinks())
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

@@ -51,6 +51,11 @@ type Config struct {
 	// nats-server's JetStream domain mapping ($JS.<this domain>.API.X arrives as $JS.API.X). An
 	// account without an entry is unrestricted.
 	ChildExports map[string][]string
+	// ChildExportsFor, when set, adds subjects for one child region to ChildExports' list of the
+	// account: the child is the region of the link's node certificate (with TLS) or of the server
+	// name it announces (insecure mode, where nothing is verified anyway). A child may thus reach
+	// its own registry feed at the parent and no other child's.
+	ChildExportsFor func(account string, child regions.RegionID) []string
 	// PingInterval and MaxPingsOut bound how long a silently dead link (a partition, not a closed
 	// socket) stays up: it is dropped after about PingInterval × MaxPingsOut.
 	PingInterval time.Duration
@@ -94,6 +99,14 @@ type Config struct {
 	// AppPermissions returns the permissions of an application user. nil means full permissions in
 	// the application account (tests of plain routing only).
 	AppPermissions func(user string) *server.Permissions
+	// ShortcutPermissions returns the permissions of a shortcut connection that node of region peer
+	// opened to this node's client port (package overlay's shortcut namespace). nil refuses every
+	// shortcut connection. With TLS a shortcut presents its node certificate (the identity decides
+	// peer and node); in insecure mode it presents user ShortcutUser(peer, node) and LeafToken.
+	ShortcutPermissions func(peer regions.RegionID, node string) *server.Permissions
+	// ShortcutAdmit is asked before a shortcut connection is accepted; an error refuses it and is
+	// logged (the cost engine refuses beyond its K shortcuts per node).
+	ShortcutAdmit func(peer regions.RegionID, node string) error
 	// LeafToken is the password every leafnode link of the federation presents. In insecure mode it
 	// is the only gate; with TLS the certificate is, and the token is checked as well when set.
 	LeafToken string
@@ -268,6 +281,7 @@ const (
 
 	internalUser   = "fedist-internal" // the node's own in-process connections, per account
 	leafUserPrefix = "fedist-leaf-"    // a leafnode link names the account it binds: fedist-leaf-APP
+	shortcutUser   = "fedist-shortcut" // a shortcut connection: fedist-shortcut-<rrrr>-<node> in insecure mode
 )
 
 // Domain returns the JetStream domain of region r. Every node of a region shares it.
@@ -335,4 +349,20 @@ func checkTLS(f pki.TLSFiles, r regions.RegionID, node string) error {
 		}
 	}
 	return nil
+}
+
+// ShortcutUser returns the user name a shortcut connection of node (region peer) presents. With
+// TLS the name is informational and the certificate decides.
+func ShortcutUser(peer regions.RegionID, node string) string {
+	return shortcutUser + "-" + peer.String() + "-" + node
+}
+
+// ParseShortcutUser reads region and node from a ShortcutUser name.
+func ParseShortcutUser(user string) (regions.RegionID, string, bool) {
+	rest, ok := strings.CutPrefix(user, shortcutUser+"-")
+	if !ok || len(rest) < 6 || rest[4] != '-' {
+		return 0, "", false
+	}
+	r, err := regions.ParseRegion(rest[:4])
+	return r, rest[5:], err == nil
 }

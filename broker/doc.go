@@ -3,7 +3,7 @@
 // A Broker owns one nats-server with a client listener, a leafnode listener for child regions, a
 // leafnode remote to the parent region, optional cluster routes to the other nodes of its region, and
 // JetStream in the region's own domain (Domain). Its log goes to zerolog. It reports which child
-// regions are connected to it (Children), which is what down detection is built on.
+// regions are connected to it, and by which of their two links (ChildLinks), which is what down detection is built on.
 //
 // The server has two accounts: FedistAccount for FeDist's own state and control, AppAccount for
 // applications; each link to the parent is one leafnode connection per account. One authenticator

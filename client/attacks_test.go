@@ -220,6 +220,16 @@ func TestRegistryCopyCannotBeWritten(t *testing.T) {
 	}
 	want, _ := f.nodes[rootID].View().Get(bID)
 	wantBytes, _ := want.Marshal()
+	// The copy may still be filling when the regions are active; wait until it holds B's entry.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		e, err := kv.Get(ctx, "region.00b0")
+		if err == nil && bytes.Equal(e.Value(), wantBytes) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the copy never held the registry's entry for 00b0: %v", err)
+		}
+	}
 	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		e, err := kv.Get(ctx, "region.00b0")
 		if err != nil {

@@ -94,36 +94,7 @@ func checkForB(b *testing.B, ok func() bool) {
 // throughput publishes n messages of size bytes from pub and returns messages per second received by
 // the subscription on sub's connection.
 func throughput(b *testing.B, pub, sub *nats.Conn, subject string, n, size int) float64 {
-	var got atomic.Int64
-	done := make(chan struct{})
-	s, err := sub.Subscribe(subject, func(*nats.Msg) {
-		if got.Add(1) == int64(n) {
-			close(done)
-		}
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Unsubscribe()
-	_ = s.SetPendingLimits(-1, -1)
-	if err := sub.Flush(); err != nil {
-		b.Fatal(err)
-	}
-	waitRoute(b, pub)
-	got.Store(0)
-	payload := make([]byte, size)
-	start := time.Now()
-	for range n {
-		if err := pub.Publish(subject, payload); err != nil {
-			b.Fatal(err)
-		}
-	}
-	select {
-	case <-done:
-	case <-time.After(60 * time.Second):
-		b.Fatalf("received %d of %d", got.Load(), n)
-	}
-	return float64(n) / time.Since(start).Seconds()
+	return relayedThroughput(b, pub, sub, subject, subject, n, size)
 }
 
 // waitRoute waits until a request from pub crosses the tree to B and back; the subscriptions made
@@ -237,7 +208,9 @@ func benchOverlay(b *testing.B, plainA1, plainB string, fa1, fb *Client, opts ..
 	lookupSubject := overlay.LookupSubject("users", id)
 	ctx := context.Background()
 	plainReq := func() error { _, err := pa1.Request(lookupSubject, nil, 5*time.Second); return err }
-	fedReq := func() error { _, err := fa1.Lookup(ctx, "users", id); return err }
+	// Fresh: the figure is the path's, through the region's relay; a replica would answer locally.
+	fedReq := func() error { _, err := fa1.Lookup(ctx, "users", id, Fresh()); return err }
+	replicaReq := func() error { _, err := fa1.Lookup(ctx, "users", id); return err }
 	_, _ = rtts(b, plainReq, fedReq, 200) // warm both paths
 
 	b.ResetTimer()
@@ -258,5 +231,88 @@ func benchOverlay(b *testing.B, plainA1, plainB string, fa1, fb *Client, opts ..
 		b.ReportMetric(float64(pct(pr, 0.99).Microseconds()), "nats-p99-µs")
 		b.ReportMetric(float64(pct(fr, 0.99).Microseconds()), "fedist-p99-µs")
 		b.ReportMetric(float64(pct(fr, 0.5))/float64(pct(pr, 0.5)), "lookup-p50-ratio")
+		_, rr := rtts(b, plainReq, replicaReq, lookups) // the record is hot by now: A1's replica answers
+		b.ReportMetric(float64(pct(rr, 0.5).Microseconds()), "replica-p50-µs")
 	}
+}
+
+// BenchmarkRelayThroughput compares publishes from A1 to B over plain NATS's tree with FeDist's
+// relayed path, the one traffic routed by the cost engine takes: the client publishes into its own
+// region's relay (fdh.00a1.00b0.…), which republishes it with its hop count and path headers. On
+// loopback the relay then sends it over the tree (no shortcut pays off at sub-millisecond RTTs),
+// so the figure is the relay's own cost per message:
+//
+//	go test -run '^$' -bench RelayThroughput -benchtime 1x -count 5 ./client/
+func BenchmarkRelayThroughput(b *testing.B) {
+	const msgs, bursts, size = 400_000, 8, 128
+	plainA1, plainB := plainTree(b, nil)
+	f := startTree(b)
+	fa1, fb := f.connect(b, a1ID), f.connect(b, bID)
+	conn := func(u string) *nats.Conn {
+		nc, err := nats.Connect(u)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(nc.Close)
+		return nc
+	}
+	pa1, pb := conn(plainA1), conn(plainB)
+	for _, nc := range []*nats.Conn{pb, fb.Conn()} {
+		if _, err := nc.Subscribe(readySubject, func(m *nats.Msg) { _ = m.Respond(nil) }); err != nil {
+			b.Fatal(err)
+		}
+	}
+	waitRoute(b, pa1)
+	waitRoute(b, fa1.Conn())
+	subject := overlay.Subject(bID, "bench", "events")
+	relayed, err := overlay.RelaySubject(a1ID, subject)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for range b.N {
+		var pDur, fDur float64
+		for range bursts {
+			pDur += float64(msgs/bursts) / throughput(b, pa1, pb, subject, msgs/bursts, size)
+			fDur += float64(msgs/bursts) / relayedThroughput(b, fa1.Conn(), fb.Conn(), relayed, subject, msgs/bursts, size)
+		}
+		pt, ft := float64(msgs)/pDur, float64(msgs)/fDur
+		b.ReportMetric(pt, "nats-msgs/s")
+		b.ReportMetric(ft, "relayed-msgs/s")
+		b.ReportMetric(ft/pt, "throughput-ratio")
+	}
+}
+
+// relayedThroughput is throughput for a publish subject that differs from the subscribed one (a
+// relay subject and the region subject it delivers to).
+func relayedThroughput(b *testing.B, pub, sub *nats.Conn, pubSubject, subSubject string, n, size int) float64 {
+	var got atomic.Int64
+	done := make(chan struct{})
+	s, err := sub.Subscribe(subSubject, func(*nats.Msg) {
+		if got.Add(1) == int64(n) {
+			close(done)
+		}
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Unsubscribe()
+	_ = s.SetPendingLimits(-1, -1)
+	if err := sub.Flush(); err != nil {
+		b.Fatal(err)
+	}
+	waitRoute(b, pub)
+	payload := make([]byte, size)
+	start := time.Now()
+	for range n {
+		if err := pub.Publish(pubSubject, payload); err != nil {
+			b.Fatal(err)
+		}
+	}
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second):
+		b.Fatalf("received %d of %d", got.Load(), n)
+	}
+	return float64(n) / time.Since(start).Seconds()
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/fedist/fedist/overlay"
@@ -22,7 +23,7 @@ var (
 	ErrHopLimit      = errors.New("message dropped at the hop limit")
 	ErrRemote        = errors.New("responder failed")
 	ErrNotFedist     = errors.New("server is not a FeDist region node")
-	ErrOtherRegion   = errors.New("subscriptions are limited to the client's own region")
+	ErrOtherRegion   = errors.New("limited to the client's own region")
 )
 
 // DefaultTimeout bounds a Request or Lookup whose context has no deadline.
@@ -37,9 +38,13 @@ type Client struct {
 
 	ctx    context.Context
 	cancel context.CancelFunc
-	wg     sync.WaitGroup // owns the registry watch
+	wg     sync.WaitGroup // owns the registry watch and the traffic reports
 
-	ids idRange
+	ids     idRange
+	hints   routeHints
+	traffic traffic
+
+	delineator atomic.Pointer[Delineator] // SetDelineator; nil: PrefixDelineator
 
 	closeOnce sync.Once
 }
@@ -78,15 +83,23 @@ func Connect(ctx context.Context, urls string, opts ...nats.Option) (*Client, er
 	}
 	cctx, cancel := context.WithCancel(context.Background())
 	c := &Client{nc: nc, js: js, region: r, view: regions.NewView(), ctx: cctx, cancel: cancel}
+	if err := c.hints.subscribe(nc, r); err != nil {
+		c.Close()
+		return nil, err
+	}
 	w, err := reg.Watch(cctx) // the watch lives as long as the client, not as long as Connect
 	if err != nil {
 		c.Close()
 		return nil, err
 	}
-	c.wg.Add(1)
+	c.wg.Add(2)
 	go func() {
 		defer c.wg.Done()
 		c.view.Run(cctx, w, func(error) {})
+	}()
+	go func() {
+		defer c.wg.Done()
+		c.reportTraffic()
 	}()
 	if err := c.view.WaitFor(ctx, (*regions.View).CaughtUp); err != nil {
 		c.Close()
@@ -113,13 +126,15 @@ func (c *Client) Close() {
 	})
 }
 
-// reachable reports, from the local registry copy, why region r cannot answer, or nil.
+// reachable reports, from the local registry copy, why region r cannot answer, or nil. A region
+// the registry shows down but the cost engine still reaches over another path (its tree link is
+// cut, a shortcut is not) is reachable: the registry's down says the tree lost it.
 func (c *Client) reachable(r regions.RegionID) error {
 	st, ok := c.view.Status(r)
 	switch {
 	case !ok:
 		return fmt.Errorf("region %s: %w", r, ErrUnknownRegion)
-	case st == regions.StatusDown:
+	case st == regions.StatusDown && !c.hints.via(r):
 		return fmt.Errorf("region %s: %w", r, ErrRegionDown)
 	}
 	return nil
@@ -129,10 +144,14 @@ func (c *Client) reachable(r regions.RegionID) error {
 // subscriber of that region once. Publishing to an unknown or down region is not an error: NATS
 // publishes are fire-and-forget, and a down region may be back by the time the message arrives.
 func (c *Client) Publish(subject string, data []byte) error {
-	if err := overlay.CheckPublish(subject); err != nil {
+	d, _, err := overlay.ParseSubject(subject)
+	if err == nil {
+		err = overlay.CheckPublish(subject)
+	}
+	if err != nil {
 		return err
 	}
-	return c.nc.Publish(subject, data)
+	return c.nc.Publish(c.route(subject, d), data)
 }
 
 // Subscribe subscribes to a subject of the client's own region. queue may be empty. Messages
@@ -175,12 +194,18 @@ func (c *Client) Request(ctx context.Context, subject string, data []byte) (*nat
 	if err := c.reachable(r); err != nil {
 		return nil, err
 	}
+	return c.requestMsg(ctx, &nats.Msg{Subject: c.route(subject, r), Data: data}, subject, r)
+}
+
+// requestMsg sends msg (subject, or its relayed form, for region r) and waits for the reply or
+// ctx (DefaultTimeout when ctx has no deadline).
+func (c *Client) requestMsg(ctx context.Context, msg *nats.Msg, subject string, r regions.RegionID) (*nats.Msg, error) {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, DefaultTimeout)
 		defer cancel()
 	}
-	m, err := c.nc.RequestWithContext(ctx, subject, data)
+	m, err := c.nc.RequestMsgWithContext(ctx, msg)
 	if errors.Is(err, nats.ErrNoResponders) {
 		// nats.go reads every 503 (the server's own, or a FeDist status saying nobody will answer) as
 		// "no responders". The registry may have learnt meanwhile that the region is gone; that is the
@@ -213,21 +238,6 @@ func statusErr(subject string, m *nats.Msg) error {
 	default:
 		return fmt.Errorf("%s: %w: %s", subject, ErrRemote, m.Header.Get(overlay.HeaderError))
 	}
-}
-
-// Lookup fetches record id of the given kind from its home region.
-func (c *Client) Lookup(ctx context.Context, kind string, id regions.ID) ([]byte, error) {
-	if err := overlay.CheckKind(kind); err != nil {
-		return nil, err
-	}
-	if !id.Valid() {
-		return nil, fmt.Errorf("lookup %s: %w", id, regions.ErrBadID)
-	}
-	m, err := c.Request(ctx, overlay.LookupSubject(kind, id), nil)
-	if err != nil {
-		return nil, err
-	}
-	return m.Data, nil
 }
 
 // WatchRegistry watches the registry: every current entry, a CaughtUp event, then each change.

@@ -11,7 +11,9 @@ import (
 )
 
 // Handler answers a lookup of one record. Return ErrNotFound (or an error wrapping it) when the
-// record does not exist; any other error is sent to the caller as a failure with its text.
+// record does not exist, and Moved(newID) when it lives on under another ID (a user who moved to
+// another region): Lookup follows it. Any other error is sent to the caller as a failure with its
+// text.
 type Handler func(ctx context.Context, id regions.ID) ([]byte, error)
 
 // ServeQueue is the queue group of Serve: the servers of one kind in a region share the load.
@@ -34,13 +36,21 @@ func (c *Client) Serve(kind string, h Handler) (*nats.Subscription, error) {
 			return
 		}
 		data, err := h(c.ctx, id)
+		var moved *MovedError
 		switch {
+		case errors.As(err, &moved):
+			reply := &nats.Msg{Subject: m.Reply, Header: nats.Header{overlay.HeaderMoved: []string{moved.To.String()}}}
+			c.respond(m, reply)
 		case errors.Is(err, ErrNotFound):
 			c.respond(m, overlay.StatusReply(m.Reply, overlay.StatusNotFound, fmt.Sprintf("%s %s", kind, id)))
 		case err != nil:
 			c.respond(m, overlay.StatusReply(m.Reply, overlay.StatusError, err.Error()))
 		default:
-			c.respond(m, &nats.Msg{Subject: m.Reply, Data: data})
+			reply := &nats.Msg{Subject: m.Reply, Data: data}
+			if p := m.Header.Get(overlay.HeaderPath); p != "" {
+				reply.Header = nats.Header{overlay.HeaderPath: []string{p}} // the caller sees the path taken
+			}
+			c.respond(m, reply)
 		}
 	})
 	if err != nil {
@@ -61,3 +71,12 @@ func (c *Client) respond(m *nats.Msg, reply *nats.Msg) {
 		_ = c.nc.PublishMsg(overlay.StatusReply(m.Reply, overlay.StatusError, "answer not sent: "+err.Error()))
 	}
 }
+
+// MovedError is a Handler's answer for a record that lives on under another ID.
+type MovedError struct{ To regions.ID }
+
+func (e *MovedError) Error() string { return "record moved to " + e.To.String() }
+
+// Moved returns the error a Handler returns for a record now kept under the ID to: the caller's
+// Lookup asks for that one instead (at most MaxMoves times).
+func Moved(to regions.ID) error { return &MovedError{To: to} }

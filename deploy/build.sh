@@ -20,7 +20,7 @@ if [[ ! -f $certs/ca.crt ]]; then
   "$out/fedist-root" certs init -dir "$certs"
 fi
 # service:region; the node name is the service name, and so is the host the others dial.
-for sr in root:0001 a:00a0 a1:00a1 b:00b0; do
+for sr in root:0001 root2:0001 root3:0001 a:00a0 a1:00a1 b:00b0; do
   svc=${sr%%:*} id=${sr##*:}
   if [[ ! -f $certs/node-$id-$svc.crt ]]; then
     "$out/fedist-root" certs node -dir "$certs" -id "$id" -name "$svc" -host "$svc,localhost,127.0.0.1"

@@ -13,11 +13,12 @@ export FEDIST_PORT_PREFIX=${FEDIST_PORT_PREFIX:-1}
 prefix=$FEDIST_PORT_PREFIX
 
 # The regions of the compose file, by service: region ID, parent, and host ports (http, client).
-services=(root a a1 b)
-declare -A id=([root]=0001 [a]=00a0 [a1]=00a1 [b]=00b0)
-declare -A parent=([root]="" [a]=0001 [a1]=00a0 [b]=0001)
-declare -A http=([root]=${prefix}8222 [a]=${prefix}8232 [a1]=${prefix}8242 [b]=${prefix}8252)
-declare -A client=([root]=${prefix}4222 [a]=${prefix}4232 [a1]=${prefix}4242 [b]=${prefix}4252)
+# The root region runs on three nodes: root, root2 and root3.
+services=(root root2 root3 a a1 b)
+declare -A id=([root]=0001 [root2]=0001 [root3]=0001 [a]=00a0 [a1]=00a1 [b]=00b0)
+declare -A parent=([root]="" [root2]="" [root3]="" [a]=0001 [a1]=00a0 [b]=0001)
+declare -A http=([root]=${prefix}8222 [root2]=${prefix}8262 [root3]=${prefix}8272 [a]=${prefix}8232 [a1]=${prefix}8242 [b]=${prefix}8252)
+declare -A client=([root]=${prefix}4222 [root2]=${prefix}4262 [root3]=${prefix}4272 [a]=${prefix}4232 [a1]=${prefix}4242 [b]=${prefix}4252)
 
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 start_ms=${FEDIST_START_MS:-$(now_ms)} # a calling script passes its own start on

@@ -34,20 +34,17 @@ func (s *rootService) join(req *JoinRequest) Reply {
 	if id == s.n.Region() {
 		return refuse(CodeTaken, "region %s is the root (%q); pick another -id", id, s.n.Name())
 	}
-	tree, err := s.n.view.Tree()
-	if err != nil {
-		return refuse(CodeInternal, "registry is inconsistent: %v", err)
-	}
-	live := s.liveNodes(tree, time.Now())
-	if rep, busy := s.nodeRunning(id, req, live[id][req.Node]); busy {
+	// A hint only, taken before the write lock: asking a running process may take seconds.
+	hint := s.liveNodes(s.snapshotTree(), time.Now())
+	if rep, busy := s.nodeRunning(id, req, hint[id][req.Node]); busy {
 		return rep
 	}
 
 	var rep Reply
 	ctx, cancel := context.WithTimeout(s.n.ctx, 5*time.Second)
 	defer cancel()
-	err = s.update(ctx, id, func(cur *regions.Entry) (*regions.Entry, error) {
-		rep = s.admit(tree, live, cur, id, parent, req)
+	err = s.update(ctx, id, func(tree *regions.Tree, cur *regions.Entry) (*regions.Entry, error) {
+		rep = admit(tree, s.liveNodes(tree, time.Now()), cur, id, parent, req)
 		if !rep.OK {
 			return nil, errUnchanged
 		}
@@ -66,10 +63,13 @@ func (s *rootService) join(req *JoinRequest) Reply {
 		next.Reason = "joined by node " + req.Node
 		// Before the write lands: an evaluate pass must not see the region active without its grace.
 		s.mu.Lock()
-		s.admitted[id] = time.Now()
+		s.damp.admitted(id, time.Now())
 		s.mu.Unlock()
 		return next, nil
 	})
+	if errors.Is(err, errBreaksTree) {
+		return refuse(CodeCycle, "join of %s under %s refused: %v", id, parent, err)
+	}
 	if err != nil {
 		return refuse(CodeInternal, "registry write failed: %v", err)
 	}
@@ -77,7 +77,7 @@ func (s *rootService) join(req *JoinRequest) Reply {
 }
 
 // admit decides a join against the current entry (nil for a new region).
-func (s *rootService) admit(tree *regions.Tree, live map[regions.RegionID]map[string]bool, cur *regions.Entry,
+func admit(tree *regions.Tree, live map[regions.RegionID]map[string]bool, cur *regions.Entry,
 	id, parent regions.RegionID, req *JoinRequest) Reply {
 	pe := tree.Entry(parent)
 	if pe == nil {
@@ -126,7 +126,9 @@ func (s *rootService) admit(tree *regions.Tree, live map[regions.RegionID]map[st
 // it still runs. It asks that process (by its instance ID) directly. Two processes with one server
 // name knock each other's leafnode link off the parent in turns, so a node whose name is reported
 // connected may be away for a reconnect interval: it is asked again for up to 2.5 s before it counts
-// as gone. It runs before the registry write, holding no lock.
+// as gone. A request that times out means the old process is gone but its interest lingers (a
+// crashed host's half-open link): the restart is admitted. It runs before the registry write,
+// holding no lock.
 func (s *rootService) nodeRunning(id regions.RegionID, req *JoinRequest, reported bool) (Reply, bool) {
 	e, _ := s.n.view.Get(id)
 	if e == nil || e.Name != req.Name || e.Status == regions.StatusDown {
@@ -139,9 +141,17 @@ func (s *rootService) nodeRunning(id regions.RegionID, req *JoinRequest, reporte
 	deadline := time.Now().Add(2500 * time.Millisecond)
 	for {
 		_, err := s.n.nc.Request(SubjectInstance+old.Instance, nil, 500*time.Millisecond)
-		if err == nil || errors.Is(err, nats.ErrTimeout) {
+		if err == nil {
 			return refuse(CodeTaken, "node %s of region %s (%q) is already running (instance %s); stop it first, or start this one with another -node and cluster routes to it",
 				req.Node, id, e.Name, old.Instance), true
+		}
+		if errors.Is(err, nats.ErrTimeout) {
+			// Interest without an answer: after a host crash the old process's leafnode link stays
+			// half-open at its parent until the ping timeout, so its subscription lingers. A live
+			// process answers in a round trip; this one is gone.
+			s.n.log.Warn().Str("id", id.String()).Str("join_node", req.Node).Str("old_instance", old.Instance).
+				Msg("the registered instance of this node has interest but does not answer (crashed host?); admitting the restart")
+			return Reply{}, false
 		}
 		if !reported || time.Now().After(deadline) || !s.n.sleep(250*time.Millisecond) {
 			return Reply{}, false
@@ -169,15 +179,11 @@ func (s *rootService) leave(req *LeaveRequest) Reply {
 	if req.Phase != "drain" && req.Phase != "leave" {
 		return refuse(CodeBadRequest, "leave phase %q: want drain or leave", req.Phase)
 	}
-	tree, err := s.n.view.Tree()
-	if err != nil {
-		return refuse(CodeInternal, "registry is inconsistent: %v", err)
-	}
-	live := s.liveNodes(tree, time.Now())
 	rep := Reply{OK: true}
 	ctx, cancel := context.WithTimeout(s.n.ctx, 5*time.Second)
 	defer cancel()
-	err = s.update(ctx, id, func(cur *regions.Entry) (*regions.Entry, error) {
+	err = s.update(ctx, id, func(tree *regions.Tree, cur *regions.Entry) (*regions.Entry, error) {
+		live := s.liveNodes(tree, time.Now())
 		if cur == nil {
 			rep = refuse(CodeBadRequest, "region %s is not in the registry", id)
 			return nil, errUnchanged
@@ -213,6 +219,9 @@ func (s *rootService) leave(req *LeaveRequest) Reply {
 		}
 		return nil, nil
 	})
+	if errors.Is(err, errBreaksTree) {
+		return refuse(CodeHasChildren, "leave of %s refused: %v", id, err)
+	}
 	if err != nil {
 		return refuse(CodeInternal, "registry write failed: %v", err)
 	}

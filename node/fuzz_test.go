@@ -324,7 +324,7 @@ func FuzzJoinDecision(f *testing.F) {
 		reqBefore := req
 		reqBefore.Peers = slices.Clone(req.Peers)
 
-		rep := (&rootService{}).admit(tree, live, cur, id, parent, &req)
+		rep := admit(tree, live, cur, id, parent, &req)
 
 		if !reflect.DeepEqual(cur, curBefore) || !reflect.DeepEqual(req, reqBefore) || !slices.Equal(tree.Regions(), regionsBefore) {
 			t.Fatalf("admit changed its inputs: cur %+v → %+v, req %+v → %+v", curBefore, cur, reqBefore, req)
@@ -457,7 +457,8 @@ func fuzzVouched(reports map[string]linkState, root regions.RegionID, self strin
 		if now.Sub(st.at) >= ttl {
 			continue
 		}
-		if (st.region == r && st.node == nd) || slices.Contains(st.children[r], nd) {
+		_, partial := st.partial[r][nd]
+		if (st.region == r && st.node == nd) || slices.Contains(st.children[r], nd) || partial {
 			return true
 		}
 	}

@@ -132,7 +132,15 @@ func (n *Node) Leave(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	return n.leavePhase(ctx, "leave")
+	e, _ := n.view.Get(n.Region())
+	last := e == nil || len(e.Nodes) <= 1
+	if err := n.leavePhase(ctx, "leave"); err != nil {
+		return err
+	}
+	if last { // the region is gone: its registry feed at the parent goes with it
+		n.dropMirrorFeed(ctx)
+	}
+	return nil
 }
 
 func (n *Node) leavePhase(ctx context.Context, phase string) error {

@@ -18,17 +18,21 @@ import (
 // Node is one running region node. Start returns at once; the join runs in the background and
 // WaitReady reports how it ended.
 type Node struct {
-	cfg  Config
-	log  zerolog.Logger
-	b    *broker.Broker
-	nc   *nats.Conn          // FeDist's account: control, registry, IDs
-	js   jetstream.JetStream // FeDist's account, this region's own domain
-	anc  *nats.Conn          // the applications' account: relay, ID ranges, registry copy, stream gateway
-	ajs  jetstream.JetStream // the applications' account
-	ov   *overlay.Overlay
-	sec  security           // signs control messages (and checks them at the root); zero in insecure mode
-	hwm  jetstream.KeyValue // at the root: every region's ID high-water mark
-	view *regions.View
+	cfg   Config
+	log   zerolog.Logger
+	b     *broker.Broker
+	nc    *nats.Conn          // FeDist's account: control, registry, IDs
+	js    jetstream.JetStream // FeDist's account, this region's own domain
+	anc   *nats.Conn          // the applications' account: relay, ID ranges, registry copy, stream gateway
+	ajs   jetstream.JetStream // the applications' account
+	ov    *overlay.Overlay
+	eng   *engine            // the cost engine's runtime
+	reps  *replicas          // replication, reading side; nil when off
+	owner *ownerSide         // replication, home side; nil when off
+	sec   security           // signs control messages (and checks them at the root); zero in insecure mode
+	hwm   jetstream.KeyValue // at the root: every region's ID high-water mark
+	beat  beats              // the root's registry beats as received (beat.go)
+	view  *regions.View
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -57,6 +61,17 @@ func Start(cfg Config) (*Node, error) {
 	}
 	bcfg.AppLeafDeny = overlay.AppLeafDeny()
 	bcfg.ChildExports = map[string][]string{broker.FedistAccount: childControlExports(bcfg.Region), broker.AppAccount: overlay.AppLinkExports()}
+	bcfg.ChildExportsFor = func(account string, child regions.RegionID) []string {
+		if account != broker.FedistAccount {
+			return nil
+		}
+		return childMirrorExports(bcfg.Region, child)
+	}
+	n := &Node{cfg: cfg}
+	n.eng = newEngine(n)
+	if cfg.Costs.K > 0 {
+		bcfg.ShortcutPermissions, bcfg.ShortcutAdmit = shortcutPermissions(bcfg.Region), n.eng.admit
+	}
 	b, err := broker.Start(bcfg)
 	if err != nil {
 		return nil, err
@@ -66,21 +81,36 @@ func Start(cfg Config) (*Node, error) {
 		_ = b.Shutdown(context.Background())
 		return nil, err
 	}
-	n := &Node{cfg: cfg, b: b, sec: sec}
+	n.b, n.sec = b, sec
+	// Before connect: its subscriptions (beats) read the view and log from their first message.
+	n.view = regions.NewView()
+	n.log = cfg.Log.With().Str("region", cfg.Broker.Region.String()).Str("node", cfg.Broker.Node).Logger()
 	if err := n.connect(); err != nil {
 		n.closeConns()
 		_ = b.Shutdown(context.Background())
 		return nil, fmt.Errorf("node %s: %w", b.Name(), err)
 	}
-	ov, err := overlay.Start(n.anc, cfg.Broker.Region, cfg.Broker.Node, cfg.Overlay, cfg.Log)
+	ocfg := cfg.Overlay
+	ocfg.Engine = n.eng
+	if !cfg.Replication.Off {
+		rlog := cfg.Log.With().Str("region", cfg.Broker.Region.String()).Str("node", cfg.Broker.Node).Str("part", "replication").Logger()
+		if n.reps, err = newReplicas(n, cfg.Replication, rlog); err != nil {
+			n.closeConns()
+			_ = b.Shutdown(context.Background())
+			return nil, fmt.Errorf("node %s: replication: %w", b.Name(), err)
+		}
+		n.owner = newOwnerSide(n, cfg.Replication, rlog)
+		ocfg.Replicas = n.reps
+	}
+	ov, err := overlay.Start(n.anc, cfg.Broker.Region, cfg.Broker.Node, ocfg, cfg.Log)
 	if err != nil {
 		n.closeConns()
 		_ = b.Shutdown(context.Background())
 		return nil, fmt.Errorf("node %s: overlay: %w", b.Name(), err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	n.log = cfg.Log.With().Str("region", cfg.Broker.Region.String()).Str("node", cfg.Broker.Node).Logger()
-	n.ov, n.view, n.ctx, n.cancel = ov, regions.NewView(), ctx, cancel
+	n.eng.log = n.log.With().Str("part", "costs").Logger()
+	n.ov, n.ctx, n.cancel = ov, ctx, cancel
 	n.phase, n.ready, n.failed = "starting", make(chan struct{}), make(chan struct{})
 	n.log.Info().Str("client", b.ClientURL()).Str("leaf", b.LeafURL()).Str("cluster", b.ClusterURL()).Msg("broker started")
 	n.wg.Add(1)
@@ -111,6 +141,9 @@ func (n *Node) connect() error {
 	if _, err := n.nc.Subscribe(SubjectInstance+n.b.Server().ID(), func(m *nats.Msg) { _ = m.Respond(nil) }); err != nil {
 		return err
 	}
+	if err := n.listenBeats(); err != nil {
+		return err
+	}
 	return n.startJSGateway()
 }
 
@@ -138,7 +171,42 @@ func (n *Node) run() {
 	n.setPhase("ready")
 	close(n.ready)
 	n.log.Info().Msg("ready: region is active in the local registry mirror")
+	if err := errors.Join(n.eng.subscribeAdverts(), n.eng.subscribeTraffic()); err != nil {
+		n.log.Error().Err(err).Msg("cost engine: cannot take adverts; routing stays on the tree")
+	} else {
+		n.wg.Add(1)
+		go func() {
+			defer n.wg.Done()
+			n.eng.run()
+		}()
+	}
+	if n.reps != nil {
+		if err := errors.Join(n.reps.subscribe(), n.owner.subscribe()); err != nil {
+			n.log.Error().Err(err).Msg("replication: cannot take holds or pushes; lookups go to their home regions")
+		} else {
+			n.wg.Add(1)
+			go func() {
+				defer n.wg.Done()
+				n.runReplication()
+			}()
+		}
+	}
 	n.reportLinks()
+}
+
+// runReplication renews holds and sends heartbeats every Heartbeat until the node stops.
+func (n *Node) runReplication() {
+	tick := time.NewTicker(n.cfg.Replication.Heartbeat)
+	defer tick.Stop()
+	for {
+		select {
+		case <-n.ctx.Done():
+			return
+		case <-tick.C:
+		}
+		n.reps.maintain(n.eng.clock())
+		n.owner.maintain(time.Now())
+	}
 }
 
 func (n *Node) fail(err error) {

@@ -49,7 +49,10 @@ type Reply struct {
 type LinkReport struct {
 	Reporter string              `json:"reporter"` // server name, fd-<rrrr>-<node>
 	Region   string              `json:"region"`
-	Children map[string][]string `json:"children"` // child region → its connected node names
+	Children map[string][]string `json:"children"` // child region → its nodes with both links here
+	// Partial lists child nodes with only one of their two links here (1: FeDist's account, 2:
+	// the applications'), the other on another node of this region: the root adds them up.
+	Partial map[string]map[string]uint8 `json:"partial,omitempty"`
 }
 
 // Refusal codes, stable for scripts.
@@ -122,10 +125,11 @@ func refuse(code, format string, a ...any) Reply {
 	return Reply{Code: code, Reason: fmt.Sprintf(format, a...)}
 }
 
-// childControlExports lists the subjects a child region's FeDist link may carry toward its parent,
-// as messages and as interest: requests to the root (signed with TLS) and the root's questions to
-// node processes, inboxes, what a registry mirror needs from its parent's copy (creating a consumer
-// on it, its deliveries, flow control), and nats-server's loop detection. Nothing else reaches the
+// childControlExports lists the subjects every child region's FeDist link may carry toward its
+// parent, as messages and as interest: requests to the root (signed with TLS) and the root's
+// questions to node processes, the root's beats, link-state adverts and replication holds and
+// pushes (signed with TLS), inboxes, JetStream API replies, and nats-server's loop detection; each
+// child adds its own registry feed (childMirrorExports). Nothing else reaches the
 // parent's FeDist account, so a child node, even one whose code was changed, cannot write a bucket
 // there or reach another region's JetStream through its parent.
 //
@@ -133,10 +137,19 @@ func refuse(code, format string, a ...any) Reply {
 // $JS.<this domain>.API.…, which is mapped to $JS.API.… before the parent checks it, so both forms
 // are listed.
 func childControlExports(me regions.RegionID) []string {
-	out := []string{"fdc.root.>", SubjectInstance + ">", "_INBOX.>", "$JS.M.>", "$JS.FC.>", "$JSC.>", "$LDS.>"}
+	return []string{"fdc.root.>", SubjectBeat, SubjectInstance + ">", SubjectAdverts + ">", SubjectHold + ">", SubjectPush + ">", "_INBOX.>", "$JSC.>", "$LDS.>"}
+}
+
+// childMirrorExports lists what child's registry mirror needs from this node (me), on top of
+// childControlExports: managing its own durable feed on this node's registry (create, look up,
+// delete, reset) and acknowledging it (flow control). Another child's feed is out of reach.
+func childMirrorExports(me, child regions.RegionID) []string {
+	d := mirrorDurable(child)
+	out := []string{mirrorDeliver(child), "$JS.FC." + registryStream + "." + d + ".>"}
 	for _, api := range []string{"$JS.API", "$JS." + broker.Domain(me) + ".API"} {
-		mirror := api + ".CONSUMER.CREATE." + registryStream
-		out = append(out, mirror, mirror+".>")
+		for _, op := range []string{"CONSUMER.CREATE", "CONSUMER.DURABLE.CREATE", "CONSUMER.INFO", "CONSUMER.DELETE", "CONSUMER.RESET"} {
+			out = append(out, api+"."+op+"."+registryStream+"."+d)
+		}
 	}
 	return out
 }

@@ -2,10 +2,8 @@ package node
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sort"
-	"time"
 
 	"github.com/fedist/fedist/regions"
 )
@@ -30,7 +28,7 @@ func (n *Node) startRoot() error {
 	}
 	svc := newRootService(n, kv)
 	if err := n.retryJS("register the root region", func(ctx context.Context) error {
-		return svc.update(ctx, me, func(e *regions.Entry) (*regions.Entry, error) {
+		return svc.update(ctx, me, func(_ *regions.Tree, e *regions.Entry) (*regions.Entry, error) {
 			if e == nil {
 				e = &regions.Entry{ID: me}
 			}
@@ -71,63 +69,4 @@ func upsertNode(e *regions.Entry, nd regions.Node) {
 	}
 	e.Nodes = append(e.Nodes, nd)
 	sort.Slice(e.Nodes, func(i, j int) bool { return e.Nodes[i].Name < e.Nodes[j].Name })
-}
-
-// errUnchanged tells update that the mutation found nothing to write.
-var errUnchanged = errors.New("unchanged")
-
-// update applies fn to region r's current entry (nil if absent) and writes the result with
-// compare-and-set, retrying on a concurrent write. fn returning nil deletes the entry.
-func (s *rootService) update(ctx context.Context, r regions.RegionID, fn func(*regions.Entry) (*regions.Entry, error)) error {
-	s.writeMu.Lock()
-	defer s.writeMu.Unlock()
-	key := regions.Key(r)
-	for attempt := 0; attempt < 5; attempt++ {
-		var cur *regions.Entry
-		var rev uint64
-		kve, err := s.kv.Get(ctx, key)
-		switch {
-		case err == nil:
-			rev = kve.Revision()
-			if cur, err = regions.UnmarshalEntry(kve.Value()); err != nil {
-				s.n.log.Warn().Err(err).Str("key", key).Msg("replacing unreadable registry value")
-				cur = nil
-			}
-		case isNotFound(err):
-		default:
-			return fmt.Errorf("registry read %s: %w", key, err)
-		}
-		next, err := fn(cur)
-		if errors.Is(err, errUnchanged) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if next == nil {
-			if cur == nil {
-				return nil
-			}
-			err = s.kv.Delete(ctx, key, lastRevision(rev))
-		} else {
-			next.ID = r
-			next.Updated = time.Now().UTC().Format(time.RFC3339Nano)
-			data, merr := next.Marshal()
-			if merr != nil {
-				return merr
-			}
-			if rev == 0 {
-				_, err = s.kv.Create(ctx, key, data)
-			} else {
-				_, err = s.kv.Update(ctx, key, data, rev)
-			}
-		}
-		if err == nil {
-			return nil
-		}
-		if !isConflict(err) {
-			return fmt.Errorf("registry write %s: %w", key, err)
-		}
-	}
-	return fmt.Errorf("registry write %s: too many concurrent writers", key)
 }

@@ -22,46 +22,55 @@ type rootService struct {
 
 	writeMu sync.Mutex // serialises registry writes
 
-	mu       sync.Mutex // guards reports, admitted
-	reports  map[string]linkState
-	admitted map[regions.RegionID]time.Time
-	started  time.Time
+	writer []*nats.Subscription // join and leave, while this node is the elected writer (rootlead.go)
+
+	mu          sync.Mutex // guards reports, damp, asideLogged
+	reports     map[string]linkState
+	damp        *damper
+	asideLogged string // the set-aside entries last logged (snapshotTree)
 }
 
 type linkState struct {
 	region   regions.RegionID
 	node     string
 	children map[regions.RegionID][]string
+	partial  map[regions.RegionID]map[string]uint8 // LinkReport.Partial
 	at       time.Time
 }
 
 func newRootService(n *Node, kv jetstream.KeyValue) *rootService {
-	return &rootService{n: n, kv: kv, reports: map[string]linkState{},
-		admitted: map[regions.RegionID]time.Time{}, started: time.Now()}
+	return &rootService{n: n, kv: kv, reports: map[string]linkState{}, damp: newDamper(n.cfg.DownGrace, time.Now())}
 }
 
 func (s *rootService) start() error {
 	nc := s.n.nc
-	if _, err := nc.QueueSubscribe(SubjectJoin, "fedist-root", s.onJoin); err != nil {
-		return err
-	}
-	if _, err := nc.QueueSubscribe(SubjectLeave, "fedist-root", s.onLeave); err != nil {
-		return err
-	}
 	if _, err := nc.Subscribe(SubjectLinks, s.onLinks); err != nil {
 		return err
 	}
+	// High-water marks are raised with compare-and-set: any root node may record them.
 	if _, err := nc.QueueSubscribe(SubjectHWM, "fedist-root", s.onHWM); err != nil {
 		return err
 	}
 	if err := nc.Flush(); err != nil {
 		return err
 	}
+	s.setWriter(s.elected()) // before the root reports ready: a single root node answers joins at once
 	s.n.wg.Add(1)
 	go func() {
 		defer s.n.wg.Done()
-		for s.n.sleep(s.n.cfg.PollEvery) {
-			s.evaluate(time.Now())
+		defer s.setWriter(false)
+		var beat time.Time
+		for {
+			if s.setWriter(s.elected()) {
+				s.evaluate(time.Now())
+				if time.Since(beat) >= s.n.cfg.BeatEvery {
+					s.n.sendBeat()
+					beat = time.Now()
+				}
+			}
+			if !s.n.sleep(s.n.cfg.PollEvery) {
+				return
+			}
 		}
 	}()
 	return nil
@@ -137,13 +146,21 @@ func (s *rootService) onLinks(m *nats.Msg) {
 			st.children[c] = nodes
 		}
 	}
+	for k, nodes := range rep.Partial {
+		if c, err := regions.ParseRegion(k); err == nil {
+			if st.partial == nil {
+				st.partial = map[regions.RegionID]map[string]uint8{}
+			}
+			st.partial[c] = nodes
+		}
+	}
 	s.mu.Lock()
 	s.reports[rep.Reporter] = st
 	s.mu.Unlock()
 }
 
 // liveNodes returns, for every region reachable from the root through live links, the set of its
-// nodes that hold a leafnode link to a live node of its parent.
+// nodes that hold a leafnode link to a live node of its parent (liveFrom).
 func (s *rootService) liveNodes(tree *regions.Tree, now time.Time) map[regions.RegionID]map[string]bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -152,36 +169,7 @@ func (s *rootService) liveNodes(tree *regions.Tree, now time.Time) map[regions.R
 			delete(s.reports, k) // a reporter silent this long is gone; its report must not pile up
 		}
 	}
-	root := tree.Root()
-	live := map[regions.RegionID]map[string]bool{root: {s.n.cfg.Broker.Node: true}}
-	for _, st := range s.reports {
-		if st.region == root && now.Sub(st.at) < s.n.cfg.ReportTTL {
-			live[root][st.node] = true
-		}
-	}
-	queue := []regions.RegionID{root}
-	for len(queue) > 0 {
-		p := queue[0]
-		queue = queue[1:]
-		for _, st := range s.reports {
-			if st.region != p || !live[p][st.node] || now.Sub(st.at) >= s.n.cfg.ReportTTL {
-				continue
-			}
-			for c, nodes := range st.children {
-				if e := tree.Entry(c); e == nil || e.Parent != p {
-					continue // only a link to its own parent keeps a region live
-				}
-				if live[c] == nil {
-					live[c] = map[string]bool{}
-					queue = append(queue, c)
-				}
-				for _, nd := range nodes {
-					live[c][nd] = true
-				}
-			}
-		}
-	}
-	return live
+	return liveFrom(s.reports, tree, s.n.cfg.Broker.Node, s.n.cfg.ReportTTL, now)
 }
 
 // knownLive returns the nodes of e that are live.
@@ -197,43 +185,46 @@ func knownLive(e *regions.Entry, live map[string]bool) []string {
 
 // evaluate marks regions down whose nodes all lost their links, and active again when one returns.
 func (s *rootService) evaluate(now time.Time) {
-	tree, err := s.n.view.Tree()
-	if err != nil {
-		s.n.log.Warn().Err(err).Msg("registry does not form a tree; skipping down detection")
-		return
-	}
+	tree := s.snapshotTree()
 	live := s.liveNodes(tree, now)
 	s.mu.Lock()
-	inGrace := now.Sub(s.started) < s.n.cfg.DownGrace
-	admitted := make(map[regions.RegionID]time.Time, len(s.admitted))
-	for r, t := range s.admitted {
-		admitted[r] = t
+	s.damp.forget(tree.Has)
+	type change struct {
+		r    regions.RegionID
+		e    *regions.Entry
+		want regions.Status
 	}
-	s.mu.Unlock()
+	var changes []change
 	for _, r := range tree.Regions() {
 		e := tree.Entry(r)
 		if e.IsRoot() {
 			continue
 		}
 		up := len(knownLive(e, live[r])) > 0
-		var want regions.Status
-		var reason string
-		switch {
-		case (e.Status == regions.StatusActive || e.Status == regions.StatusDraining) && !up:
-			// A draining region whose node stopped before it finished leaving is down, not wedged.
-			if inGrace || now.Sub(admitted[r]) < s.n.cfg.DownGrace {
-				continue
-			}
-			want, reason = regions.StatusDown, fmt.Sprintf("no node has a leafnode link to parent %s", e.Parent)
-		case e.Status == regions.StatusDown && up:
-			want, reason = regions.StatusActive, "leafnode link to parent restored"
-		default:
-			continue
+		if want := s.damp.decide(r, e.Status, up, now); want != "" {
+			changes = append(changes, change{r, e, want})
+		}
+	}
+	s.mu.Unlock()
+	for _, c := range changes {
+		r, e, want := c.r, c.e, c.want
+		reason := "leafnode link to parent restored"
+		if want == regions.StatusDown {
+			reason = fmt.Sprintf("no node has a leafnode link to parent %s", e.Parent)
 		}
 		ctx, cancel := context.WithTimeout(s.n.ctx, 5*time.Second)
 		changed := false
-		err := s.update(ctx, r, func(cur *regions.Entry) (*regions.Entry, error) {
+		err := s.update(ctx, r, func(tree *regions.Tree, cur *regions.Entry) (*regions.Entry, error) {
 			if cur == nil || cur.Status != e.Status {
+				return nil, errUnchanged
+			}
+			// Decide again on update's consistent snapshot: the view this pass started from may be
+			// behind (a watch on a lost leader), and a join since then may have readmitted r.
+			up := len(knownLive(cur, s.liveNodes(tree, now)[r])) > 0
+			s.mu.Lock()
+			again := s.damp.decide(r, cur.Status, up, now)
+			s.mu.Unlock()
+			if again != want {
 				return nil, errUnchanged
 			}
 			cur.Status, cur.Reason = want, reason
@@ -251,6 +242,9 @@ func (s *rootService) evaluate(now time.Time) {
 		if !changed {
 			continue
 		}
+		s.mu.Lock()
+		s.damp.wrote(r, want, time.Now())
+		s.mu.Unlock()
 		s.n.log.Info().Str("id", r.String()).Str("name", e.Name).Str("status", string(want)).Str("reason", reason).Msg("region status changed")
 	}
 }

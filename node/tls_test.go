@@ -173,7 +173,15 @@ func holdFor(t *testing.T, d time.Duration, cond func() error) {
 
 // childrenAre reports whether n's broker lists exactly want as its child regions' nodes.
 func childrenAre(n *Node, want map[regions.RegionID][]string) error {
-	got := n.Broker().Children()
+	both, _ := childReport(n.Broker().ChildLinks())
+	got := map[regions.RegionID][]string{}
+	for r, nodes := range both {
+		id, err := regions.ParseRegion(r)
+		if err != nil {
+			return err
+		}
+		got[id] = nodes
+	}
 	if !maps.EqualFunc(got, want, slices.Equal[[]string]) {
 		return fmt.Errorf("%s lists children %v, want %v", n.Broker().Name(), got, want)
 	}

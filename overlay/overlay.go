@@ -3,6 +3,7 @@ package overlay
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/fedist/fedist/regions"
 	"github.com/nats-io/nats.go"
@@ -14,6 +15,12 @@ type Config struct {
 	// MaxHops is how many relays a message may cross before it is dropped. The tree path crosses
 	// none; each shortcut adds one. It bounds any loop a wrong route could build.
 	MaxHops int
+	// Engine routes relayed messages and receives their timings; nil routes everything over the
+	// tree (see Engine).
+	Engine Engine
+	// Replicas answers this region's clients' lookups from replicas and learns what they read
+	// (see Replicas); nil: no replication.
+	Replicas Replicas
 }
 
 // DefaultConfig returns the defaults.
@@ -46,6 +53,12 @@ type Stats struct {
 	HopDrops    uint64 // messages dropped at the hop limit
 	Malformed   uint64 // relay subjects that did not name a region subject
 	BadReply    uint64 // relayed requests refused because their reply was not an inbox
+	ViaShortcut uint64 // relayed messages sent over a shortcut connection
+	Probes      uint64 // link probes answered
+	FromReplica uint64 // lookups answered from a replica in this region
+	// Lookups counts the answers to this region's clients' lookups that came back through the
+	// relay, by outcome (replica answers and timeouts are not among them).
+	Lookups LookupOutcomes
 }
 
 // Start starts the overlay of one node of region me on nc, a connection to the node's server with
@@ -54,7 +67,7 @@ func Start(nc *nats.Conn, me regions.RegionID, node string, cfg Config, log zero
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	r, err := startRelay(nc, me, node, cfg.MaxHops, log)
+	r, err := startRelay(nc, me, node, cfg, log)
 	if err != nil {
 		return nil, err
 	}
@@ -69,8 +82,31 @@ func (o *Overlay) Stats() Stats {
 		HopDrops:    o.relay.hopDrops.Load(),
 		Malformed:   o.relay.malformed.Load(),
 		BadReply:    o.relay.badReply.Load(),
+		ViaShortcut: o.relay.viaShortcut.Load(),
+		Probes:      o.relay.probes.Load(),
+		FromReplica: o.relay.fromReplica.Load(),
+		Lookups:     o.relay.lookups.load(),
 	}
 }
 
 // Stop stops the relay.
 func (o *Overlay) Stop() error { return o.relay.stop() }
+
+// Pending returns how many messages wait in the relay's subscriptions: its queue depth, which the
+// cost engine reports as load.
+func (o *Overlay) Pending() int {
+	o.relay.mu.RLock()
+	defer o.relay.mu.RUnlock()
+	n := 0
+	for _, s := range o.relay.subs {
+		if m, _, err := s.Pending(); err == nil {
+			n += m
+		}
+	}
+	return n
+}
+
+// SetSlowdown makes the relay wait d before handling each message, as an overloaded relay would;
+// 0 turns it off. It is a fault injector for the lab's load scenario: the queue that builds up is
+// what the node reports as load, and what the cost engine routes around.
+func (o *Overlay) SetSlowdown(d time.Duration) { o.relay.slowdown.Store(int64(max(d, 0))) }

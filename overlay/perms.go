@@ -40,26 +40,32 @@ type IDRangeReply struct {
 func JSGatewayAPI(r regions.RegionID) string { return JSGatewayPrefix + r.String() + ".API" }
 
 // AppSubscribe lists what a client of region me may subscribe to: its own region's subjects, its
-// region's inboxes, and the NATS service-discovery subjects. Everything else, including another
+// region's inboxes, its nodes' route hints (RoutesSubject), and the NATS service-discovery subjects. Everything else, including another
 // region's fd.<r>.> and every wildcard spanning regions, is refused with the normal permissions
 // error.
 func AppSubscribe(me regions.RegionID) []string {
-	return []string{OwnRegionWildcard(me), InboxPrefix(me) + ".>", "$SRV.>"}
+	return []string{OwnRegionWildcard(me), InboxPrefix(me) + ".>", RoutesSubject(me), "$SRV.>"}
 }
 
 // AppPublish lists what a client of region me may publish to. Replies to requests it received are
 // allowed besides (nats-server's allow_responses), whatever their subject.
 //
-//   - fd.> and fdh.>: any region subject, directly or through a relay;
+//   - fd.> and fdh.>: any region subject, directly or through a relay (another region's relay
+//     carries WaitInterest's probes);
+//   - fdl.<me>.>: any region subject through its own region's relay as one of the region's own
+//     clients: lookups a replica may answer, counted as the region's demand (LocalSubject);
 //   - fdi.<me>.> and fdjs.<me>.>: its own region's ID ranges and JetStream gateway;
+//   - fdo.<me>.traffic: traffic reports to its own region's cost engine (TrafficSubject);
+//   - fdo.<me>.changes: changes to its own region's records, pushed to their replicas
+//     (ChangesSubject);
 //   - its own JetStream in its own region: $JS.API.> (less AppPublishDeny), acks, flow control,
 //     and KV and object-store writes. Another region's domain ($JS.<domain>.API.>) is not listed,
 //     so it is refused.
 //   - $SRV.>: NATS service discovery.
 func AppPublish(me regions.RegionID) []string {
 	return []string{
-		PublicPrefix + ">", RelayPrefix + ">",
-		IDPrefix + me.String() + ".>", JSGatewayPrefix + me.String() + ".>",
+		PublicPrefix + ">", RelayPrefix + ">", LocalPrefix + me.String() + ".>",
+		IDPrefix + me.String() + ".>", JSGatewayPrefix + me.String() + ".>", TrafficSubject(me), ChangesSubject(me),
 		"$JS.API.>", "$JS.ACK.>", "$JS.FC.>", "$KV.>", "$O.>",
 		"$SRV.>",
 	}
@@ -67,17 +73,20 @@ func AppPublish(me regions.RegionID) []string {
 
 // AppLeafDeny lists what never crosses a region's link to its parent in the applications' account:
 // JetStream of every kind (an application's streams, buckets and acks are its own region's), the ID
-// ranges and the JetStream gateway. Applications cannot publish most of it, but JetStream itself
+// ranges, the JetStream gateway, and fdo.> (route hints, traffic reports and changes are for the
+// region's own nodes: no other region's node may report a change of its records). Applications cannot publish most of it, but JetStream itself
 // can (a consumer delivers wherever it is told), and this keeps such deliveries in their region.
 func AppLeafDeny() []string {
-	return []string{"$JS.>", "$JSC.>", "$KV.>", "$O.>", IDPrefix + ">", JSGatewayPrefix + ">"}
+	return []string{"$JS.>", "$JSC.>", "$KV.>", "$O.>", IDPrefix + ">", JSGatewayPrefix + ">", RoutesPrefix + ">", LocalPrefix + ">"}
 }
 
 // AppLinkExports lists what a child region's application link may send to its parent: region
-// subjects, relays and their replies, inboxes, and service discovery. The parent enforces it, so a
+// subjects, relays and their replies, link probes, inboxes, and service discovery. Shortcut
+// namespaces (fdq.…) and route hints (fdo.…) are not listed: they stay on the server where they
+// are published. The parent enforces it, so a
 // child node cannot lift AppLeafDeny for its region.
 func AppLinkExports() []string {
-	return []string{PublicPrefix + ">", RelayPrefix + ">", ReplyPrefix + ">", InboxRoot + ">", "$SRV.>", "$LDS.>"}
+	return []string{PublicPrefix + ">", RelayPrefix + ">", ReplyPrefix + ">", ProbePrefix + "*", InboxRoot + ">", "$SRV.>", "$LDS.>"}
 }
 
 // AppPublishDeny lists the exceptions to AppPublish: creating, changing or restoring a stream

@@ -4,6 +4,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/fedist/fedist/regions"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nuid"
 )
 
@@ -20,21 +22,33 @@ type replyTable struct {
 	swept   time.Time
 }
 
+// replyEntry is one wrapped request.
 type replyEntry struct {
-	subject string
+	subject string     // where its answers go
+	back    *nats.Conn // the shortcut to answer on, for a request that came over one; nil: the node's own
 	expires time.Time
+	// Timing (see Engine): peer and t1 when this relay timed the exchange with the next relay;
+	// arrived when the previous relay timed it with us (we answer with T2 = arrived, T3 = now).
+	peer    regions.RegionID
+	t1      time.Time
+	arrived time.Time
+	// A lookup of this region's client (Replicas): its kind, ID, and when it was sent on.
+	kind  string
+	id    regions.ID
+	asked time.Time
 }
 
 func newReplyTable(ttl time.Duration) *replyTable {
 	return &replyTable{ttl: ttl, entries: map[string]replyEntry{}}
 }
 
-// add stores subject and returns its token.
-func (t *replyTable) add(subject string, now time.Time) string {
+// add stores e and returns its token.
+func (t *replyTable) add(e replyEntry, now time.Time) string {
 	token := nuid.Next()
+	e.expires = now.Add(t.ttl)
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.entries[token] = replyEntry{subject: subject, expires: now.Add(t.ttl)}
+	t.entries[token] = e
 	if now.Sub(t.swept) > t.ttl {
 		for k, e := range t.entries {
 			if now.After(e.expires) {
@@ -46,15 +60,20 @@ func (t *replyTable) add(subject string, now time.Time) string {
 	return token
 }
 
-// get returns the subject stored under token, if it has not expired.
-func (t *replyTable) get(token string, now time.Time) (string, bool) {
+// get returns the entry stored under token, if it has not expired.
+func (t *replyTable) get(token string, now time.Time) (replyEntry, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	e, ok := t.entries[token]
 	if !ok || now.After(e.expires) {
-		return "", false
+		return replyEntry{}, false
 	}
-	return e.subject, true
+	if e.kind != "" {
+		// A lookup's later answers still pass to the caller, but only the first is shown to the
+		// replicas: whoever learnt the token cannot overwrite a value after the genuine answer.
+		t.entries[token] = replyEntry{subject: e.subject, back: e.back, expires: e.expires}
+	}
+	return e, true
 }
 
 func (t *replyTable) len() int {

@@ -9,9 +9,10 @@ import (
 // View is an in-memory copy of a registry bucket, kept current by a watch. Reads never touch the
 // network, so the overlay can consult it per message.
 type View struct {
-	mu       sync.RWMutex // guards entries, revs, caughtUp, changed
+	mu       sync.RWMutex // guards entries, revs, rev, caughtUp, changed
 	entries  map[RegionID]*Entry
 	revs     map[RegionID]uint64
+	rev      uint64 // highest bucket revision applied, undecodable values included
 	caughtUp bool
 	changed  chan struct{} // closed and replaced on every change
 }
@@ -83,6 +84,25 @@ func (v *View) WaitFor(ctx context.Context, cond func(*View) bool) error {
 	}
 }
 
+// Snapshot returns copies of every entry and the highest revision applied, read together.
+func (v *View) Snapshot() (map[RegionID]*Entry, uint64) {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	out := make(map[RegionID]*Entry, len(v.entries))
+	for r, e := range v.entries {
+		out[r] = e.Clone()
+	}
+	return out, v.rev
+}
+
+// Revision returns the highest bucket revision the view has applied. Once it reaches the bucket's
+// last sequence, the view is a consistent snapshot of the whole bucket at that revision.
+func (v *View) Revision() uint64 {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	return v.rev
+}
+
 // CaughtUp reports whether the initial contents have been loaded.
 func (v *View) CaughtUp() bool {
 	v.mu.RLock()
@@ -93,11 +113,11 @@ func (v *View) CaughtUp() bool {
 func (v *View) apply(ev Event) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	v.rev = max(v.rev, ev.Revision)
 	switch {
 	case ev.CaughtUp:
 		v.caughtUp = true
-	case ev.Err != nil:
-		return
+	case ev.Err != nil: // nothing to apply, but the revision moved: wake waiters
 	case ev.Deleted:
 		delete(v.entries, ev.Region)
 		delete(v.revs, ev.Region)

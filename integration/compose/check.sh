@@ -2,16 +2,20 @@
 # Checks the top-level docker-compose.yml end to end, on this machine's Docker engine:
 #   1. starts it the way a newcomer does, with deploy/up.sh: static binaries and certificates
 #      (deploy/build.sh), the FROM-scratch image built once, compose up, and a wait until Docker
-#      reports every service healthy; then checks that all four containers run that one image and
-#      that every /healthz answers 200 on the host;
+#      reports every service healthy; then checks that all six containers (three root nodes, three
+#      regions) run that one image and that every /healthz answers 200 on the host;
 #   2. reads a1's registry (GET /registry) and checks all four regions are active, with the right
-#      parents, and that each region's client URL is 127.0.0.1 with its published port and accepts a
+#      parents, and that each node's client URL is 127.0.0.1 with its published port and accepts a
 #      TCP connection from the host;
 #   3. with the nats CLI, where installed: reads the registry over TLS as the demo user through the
-#      client URL a1's registry gives for a1, and is refused without credentials;
+#      client URL a1's registry gives for a1, and is refused without credentials; and runs lookups:
+#      a responder in b, requests from a1 across the tree;
 #   4. stops b (SIGTERM) and checks a1 sees it down within DOWN_TIMEOUT, then starts it and checks it is
 #      active again; then the same with SIGKILL;
-#   5. removes everything it made (compose down -v) on any exit, and prints PASS or FAIL.
+#   5. kills (SIGKILL) the root node that is the elected registry writer, checks another root node
+#      takes over, that b killed and restarted then is admitted again (a join through the new writer),
+#      that lookups still work, and that the killed root node rejoins its cluster;
+#   6. removes everything it made (compose down -v) on any exit, and prints PASS or FAIL.
 # It only talks to its own compose project and to 127.0.0.1.
 #
 # Usage: integration/compose/check.sh    (needs docker, compose v2 or docker-compose, go, curl, jq)
@@ -40,6 +44,7 @@ cleanup() {
   trap - EXIT INT TERM
   restore_stdio
   stop_child
+  if declare -F stop_responder >/dev/null; then stop_responder; fi
   if ((started)); then
     if ((rc != 0)); then
       say "last log lines of each container:"
@@ -120,7 +125,7 @@ for s in "${services[@]}"; do
   got=$(timeout 10 docker inspect -f '{{.Image}}' "${cid[$s]}") || fail "docker inspect $s"
   [[ $got == "$image" ]] || fail "$s runs image $got, want fedist:local ($image)"
 done
-say "all four containers run fedist:local (${image:7:12})"
+say "all ${#services[@]} containers run fedist:local (${image:7:12})"
 t=$(now_ms)
 for s in "${services[@]}"; do
   wait_until "$UP_TIMEOUT" "$t" "$s (${id[$s]}) /healthz 200 on 127.0.0.1:${http[$s]}" healthz "$s"
@@ -141,10 +146,11 @@ say "all four regions active with the right parents"
 # Each region advertises 127.0.0.1 and its published client port (-advertise), so the client URLs in
 # the registry work from the host.
 for s in "${services[@]}"; do
+  want=nats://127.0.0.1:${client[$s]}
   got=$(jq -r --arg id "${id[$s]}" '.[] | select(.id == $id) | .client_urls | join(" ")' <<<"$reg")
-  [[ $got == "nats://127.0.0.1:${client[$s]}" ]] ||
-    fail "region ${id[$s]} ($s): client URLs '$got' in a1's registry, want nats://127.0.0.1:${client[$s]}"
-  hp=${got#nats://}
+  [[ " $got " == *" $want "* ]] ||
+    fail "region ${id[$s]} ($s): client URLs '$got' in a1's registry, want $want among them"
+  hp=${want#nats://}
   (exec 3<>"/dev/tcp/${hp%:*}/${hp##*:}") 2>/dev/null || fail "region ${id[$s]} ($s): $got from a1's registry refuses a TCP connection"
 done
 say "client URLs in a1's registry: $(jq -r '[.[] | "\(.id)=\(.client_urls | join(","))"] | join(" ")' <<<"$reg"), each reachable from the host"
@@ -169,7 +175,72 @@ else
   say "nats CLI not on PATH: client-port TLS check skipped"
 fi
 
+# --- lookups across the tree --------------------------------------------------------------------
+# A responder on b's client port, requests from a1's (demo user, TLS): a1 -> a -> root -> b.
+responder=""
+start_responder() {
+  ((${#nats_tls_b[@]})) || return 0
+  stop_responder
+  timeout 600 nats "${nats_tls_b[@]}" --user demo --password demo reply 'fd.00b0.get.>' 'found' >"$logdir/reply.log" 2>&1 &
+  responder=$!
+}
+stop_responder() { [[ -z $responder ]] || { kill "$responder" 2>/dev/null; wait "$responder" 2>/dev/null || true; responder=""; }; }
+lookup_ok() {
+  local out
+  out=$(timeout 10 nats "${nats_tls_a1[@]}" --user demo --password demo request fd.00b0.get.user-1 '' --raw 2>&1) && [[ $out == found ]]
+}
+nats_tls_a1=() nats_tls_b=()
+if command -v nats >/dev/null; then
+  ca=$top/deploy/build/certs/ca.crt
+  nats_tls_a1=(--server "tls://127.0.0.1:${client[a1]}" --tlsca "$ca" --inbox-prefix "_INBOX.${id[a1]}" --timeout 3s)
+  nats_tls_b=(--server "tls://127.0.0.1:${client[b]}" --tlsca "$ca" --inbox-prefix "_INBOX.${id[b]}" --timeout 3s)
+  start_responder
+  t=$(now_ms)
+  wait_until "$UP_TIMEOUT" "$t" "a lookup from a1 answered by b's responder" lookup_ok
+else
+  say "nats CLI not on PATH: lookup checks skipped"
+fi
+
 # --- down and back -----------------------------------------------------------------------------
 check_bounce stop
 check_bounce kill
+say "a1's registry: $(summary)"
+
+# --- losing the root's registry writer ----------------------------------------------------------
+writer_of() { curl -fsS -m 2 "http://127.0.0.1:${http[$1]}/api/status" 2>/dev/null | jq -e '.registry_writer' >/dev/null 2>&1; }
+writer=""
+t=$(now_ms)
+find_writer() {
+  writer=""
+  for s in root root2 root3; do
+    [[ $s == "${1:-}" ]] && continue
+    if writer_of "$s"; then writer=$s; return 0; fi
+  done
+  return 1
+}
+wait_until "$UP_TIMEOUT" "$t" "a root node reports itself the registry writer" find_writer
+killed=$writer
+say "registry writer: $killed; docker kill"
+t=$(now_ms)
+dc 60 kill "$killed" >"$logdir/kill-root.log" 2>&1 || { cat "$logdir/kill-root.log"; fail "compose kill $killed"; }
+wait_until "$BACK_TIMEOUT" "$t" "another root node took over as writer" find_writer "$killed"
+say "new registry writer: $writer"
+for s in root a a1 b; do is_status "$s" active || fail "$s is not active after the root lost $killed: $(summary)"; done
+check_bounce kill # b is admitted again by the new writer
+if ((${#nats_tls_b[@]})); then
+  start_responder # its connection to b went with b
+  t=$(now_ms)
+  wait_until "$BACK_TIMEOUT" "$t" "lookups from a1 to b answered again" lookup_ok
+fi
+say "$killed: compose start"
+t=$(now_ms)
+dc 60 start "$killed" >"$logdir/start-root.log" 2>&1 || { cat "$logdir/start-root.log"; fail "compose start $killed"; }
+wait_until "$BACK_TIMEOUT" "$t" "$killed's /healthz answers 200 again" healthz "$killed"
+all_active() { for s in root a a1 b; do is_status "$s" active || return 1; done; }
+# The returning root node must not disturb anyone's status: checked for a few seconds.
+for _ in $(seq 15); do
+  all_active || fail "a region is not active after $killed returned: $(summary)"
+  sleep 0.2
+done
+stop_responder
 say "a1's registry: $(summary)"

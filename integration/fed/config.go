@@ -9,6 +9,7 @@ import (
 	"github.com/fedist/fedist/integration/linkemu"
 	"github.com/fedist/fedist/integration/topo"
 	"github.com/fedist/fedist/node"
+	"github.com/fedist/fedist/regions"
 	"github.com/rs/zerolog"
 )
 
@@ -45,6 +46,9 @@ type Config struct {
 	// NodeConfig turns a region's broker config into its node config (ModeFeDist only). The
 	// broker config arrives complete: ports, store, parent URLs through the emulator, and log.
 	NodeConfig func(b broker.Config, r topo.Region) node.Config
+	// Skew sets a region's clock ahead (or behind) real time by its value; the cost engine's
+	// clock-offset estimate is checked against it (fedist-lab -skew). nil means no skew.
+	Skew map[regions.RegionID]time.Duration
 	// StartParallel bounds how many regions start at once. A region starts once its parent is
 	// ready, so a federation starts in about depth × (one region's start-up) when this is large.
 	StartParallel int

@@ -2,12 +2,14 @@ package fed
 
 import (
 	"context"
+	"os"
 	"testing"
 	"time"
 
 	"github.com/fedist/fedist/integration/topo"
 	"github.com/fedist/fedist/internal/testutil"
 	"github.com/fedist/fedist/regions"
+	"github.com/rs/zerolog"
 	"go.uber.org/goleak"
 )
 
@@ -54,7 +56,11 @@ func startFed(t testing.TB, top *topo.Topology, mode Mode) *Federation {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	f, err := Start(ctx, DefaultConfig(top, mode))
+	cfg := DefaultConfig(top, mode)
+	if os.Getenv("FEDIST_TEST_LOG") != "" { // FEDIST_TEST_LOG=1 go test -run … shows the nodes' logs
+		cfg.Log = zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr}).With().Timestamp().Logger()
+	}
+	f, err := Start(ctx, cfg)
 	if err != nil {
 		t.Fatalf("start %s federation: %v", mode, err)
 	}

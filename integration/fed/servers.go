@@ -12,7 +12,9 @@ import (
 	"github.com/fedist/fedist/broker"
 	"github.com/fedist/fedist/integration/topo"
 	"github.com/fedist/fedist/node"
+	"github.com/fedist/fedist/regions"
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
 	"github.com/rs/zerolog"
 )
 
@@ -71,7 +73,16 @@ func (f *Federation) brokerConfig(m *member, parentURLs []string) broker.Config 
 type fedistRunner struct{ n *node.Node }
 
 func (f *Federation) startFeDist(m *member, parentURLs []string) (runner, error) {
-	n, err := node.Start(f.cfg.NodeConfig(f.brokerConfig(m, parentURLs), m.region))
+	cfg := f.cfg.NodeConfig(f.brokerConfig(m, parentURLs), m.region)
+	from := m.region.ID
+	// Shortcuts cross the emulated WAN like the tree links, and each region keeps its own clock.
+	cfg.ShortcutDialer = func(peer regions.RegionID) nats.CustomDialer { return f.net.Dialer(from, peer) }
+	if f.cfg.Skew != nil {
+		if skew := f.cfg.Skew[from]; skew != 0 {
+			cfg.Clock = func() time.Time { return time.Now().Add(skew) }
+		}
+	}
+	n, err := node.Start(cfg)
 	if err != nil {
 		return nil, err
 	}

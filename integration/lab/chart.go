@@ -33,8 +33,9 @@ var (
 
 // WritePNG draws two panels: each pair's lookup p50 divided by the oracle, sorted by how far the
 // tree path is from the oracle, beside the tree path's own ratio, with the worst pairs named; and
-// each measured p50 against the tree path RTT, which shows whether the emulator is honest (points
-// on the diagonal). Both panels' axes leave room around the points.
+// each measured p50 against the RTT of the path it took (the tree path, or FeDist's), which shows
+// whether the emulator is honest (points on the diagonal). Both panels' axes leave room around the
+// points.
 func (r *Report) WritePNG(w io.Writer) error {
 	left, err := r.ratioPlot()
 	if err != nil {
@@ -44,6 +45,11 @@ func (r *Report) WritePNG(w io.Writer) error {
 	if err != nil {
 		return err
 	}
+	return writePanels(w, left, right)
+}
+
+// writePanels draws two plots side by side, aligned, as a PNG.
+func writePanels(w io.Writer, left, right *plot.Plot) error {
 	img := vgimg.NewWith(vgimg.UseWH(30*vg.Centimeter, 13*vg.Centimeter), vgimg.UseDPI(110))
 	dc := draw.New(img)
 	tiles := draw.Tiles{Rows: 1, Cols: 2, PadX: vg.Centimeter, PadTop: vg.Millimeter * 3, PadBottom: vg.Millimeter * 3,
@@ -51,7 +57,7 @@ func (r *Report) WritePNG(w io.Writer) error {
 	cs := plot.Align([][]*plot.Plot{{left, right}}, tiles, dc)
 	left.Draw(cs[0][0])
 	right.Draw(cs[0][1])
-	_, err = vgimg.PngCanvas{Canvas: img}.WriteTo(w)
+	_, err := vgimg.PngCanvas{Canvas: img}.WriteTo(w)
 	return err
 }
 
@@ -100,7 +106,7 @@ func (r *Report) ratioPlot() (*plot.Plot, error) {
 	p.Add(tl, one)
 	p.Legend.Add("tree path", tl)
 	p.Legend.Add("oracle (= 1)", one)
-	err = addModeScatters(p, r.Modes, rows, func(i int, row *Row, p50 float64) plotter.XY {
+	err = addModeScatters(p, r.Modes, rows, func(_ fed.Mode, i int, row *Row, p50 float64) plotter.XY {
 		return plotter.XY{X: float64(i + 1), Y: math.Log10(math.Max(p50/row.OracleMs, 0.5))}
 	})
 	if err != nil {
@@ -213,8 +219,8 @@ func worstLabels(rows []*Row, modes []fed.Mode, n int, gap float64) plotter.XYLa
 
 func (r *Report) honestyPlot() (*plot.Plot, error) {
 	p := plot.New()
-	p.Title.Text = "Measured lookup p50 against the tree path RTT"
-	p.X.Label.Text = "tree path RTT from the matrix (ms)"
+	p.Title.Text = "Measured lookup p50 against the RTT of the path taken"
+	p.X.Label.Text = "RTT of the path taken, from the matrix (ms): tree path, or fedist's"
 	p.Y.Label.Text = "measured p50 (ms)"
 	p.Add(plotter.NewGrid())
 	legendInside(p)
@@ -229,8 +235,11 @@ func (r *Report) honestyPlot() (*plot.Plot, error) {
 	}
 	diag.Color, diag.Dashes = colorTree, []vg.Length{vg.Points(4), vg.Points(3)}
 	p.Add(diag)
-	p.Legend.Add("measured = tree path", diag)
-	err = addModeScatters(p, r.Modes, r.Rows, func(_ int, row *Row, p50 float64) plotter.XY {
+	p.Legend.Add("measured = path RTT", diag)
+	err = addModeScatters(p, r.Modes, r.Rows, func(m fed.Mode, _ int, row *Row, p50 float64) plotter.XY {
+		if m == fed.ModeFeDist && row.Route != nil {
+			return plotter.XY{X: row.Route.RTTMs, Y: p50}
+		}
 		return plotter.XY{X: row.TreeMs, Y: p50}
 	})
 	if err != nil {
@@ -244,12 +253,12 @@ func (r *Report) honestyPlot() (*plot.Plot, error) {
 }
 
 // addModeScatters adds one scatter per mode, a point per row that has a p50 in that mode.
-func addModeScatters(p *plot.Plot, modes []fed.Mode, rows []*Row, point func(i int, row *Row, p50 float64) plotter.XY) error {
+func addModeScatters(p *plot.Plot, modes []fed.Mode, rows []*Row, point func(m fed.Mode, i int, row *Row, p50 float64) plotter.XY) error {
 	for _, m := range modes {
 		var pts plotter.XYs
 		for i, row := range rows {
 			if v, ok := row.p50(m); ok {
-				pts = append(pts, point(i, row, v))
+				pts = append(pts, point(m, i, row, v))
 			}
 		}
 		if len(pts) == 0 {

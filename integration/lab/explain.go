@@ -160,8 +160,13 @@ func (r *Report) writeGlossary(b *strings.Builder) {
   one after the other; every connection between two regions crosses an emulated link whose one-way
   delay is half the matrix RTT.
 - A **lookup** is a request from a client in region *from* to ` + "`fd.<to>.get.lab.<id>`" + `, answered by a
-  plain NATS client in region *to*. Its round trip is timed; **p50** and **p99** are by nearest rank
-  over the pair's lookups, in ms.
+  client in region *to*: in nats a plain nats.go connection at both ends; in fedist FeDist's
+  application client (client.Client, which sends a destination's traffic into its region's relay
+  when the cost engine routes it off the tree, and Client.Serve, which returns the relays crossed in
+  the Fd-Path header). Its round trip is timed; **p50** and **p99** are by nearest rank over the
+  pair's lookups, in ms. While they are timed every pair also sends background lookups (both modes).
+- **fedist path**: the path most of the pair's FeDist lookups took, read from Fd-Path: ` + "`-`" + ` a tree
+  link, ` + "`~`" + ` a shortcut (a percentage when some took another path).
 - **oracle**: the shortest-path RTT between the two regions over the allowed links (Dijkstra on the
   matrix), the best any routing could do. **tree**: the sum of the matrix RTTs along the tree path,
   what routing along the tree costs. **×oracle**, **×tree**: a value divided by the pair's oracle or
@@ -173,8 +178,13 @@ Columns, table by table:
   ×oracle**; **worst ×oracle** and its pair; **median ×tree** and **max ×tree** (1.000 is exactly
   the tree RTT; above it is overhead); **pairs within 10 % of oracle**; **failed lookups** (timeouts
   after warm-up, plus pairs that never answered).
-- *Overhead over the matrix*, pairs grouped by the tree links their path crosses: **pairs**;
-  **median tree ms**; per mode **p50 − tree** (median, ms: what a lookup took beyond the matrix) and
+- *Routing*: per mode, the pairs whose p50 is within **1.10 × oracle + 2 ms**; on the pairs whose
+  tree path is at least 1.5 × the oracle, each mode's median p50 and FeDist's median gain over plain
+  NATS, pair by pair; with fedist, the pairs whose path crossed a shortcut, the routing warm-up, and
+  in how many seconds of the timed lookups some node's routes changed.
+` + r.engineGlossary() + `- *Overhead over the matrix*, pairs grouped by the tree links their path crosses: **pairs**;
+  **median tree ms**; per mode **p50 − path** (median, ms: what a lookup took beyond the matrix RTT
+  of the path it took, the tree path in nats and the fedist path in fedist) and
   **links at 0 ms** (median p50 after every link's delay was set to 0: the servers, the emulator's
   proxies and the concurrency without the delay lines).
 `)
@@ -184,9 +194,47 @@ Columns, table by table:
 `)
 	}
 	b.WriteString(`- *Lookup RTT per pair*: **oracle** and **tree** in ms; per mode **p50** and **p99** in ms, each with
-  its ×oracle.
+  its ×oracle; with fedist, the **fedist path**.
 
 `)
+}
+
+// engineGlossary explains the cost engine's sections that the report has.
+func (r *Report) engineGlossary() string {
+	var b strings.Builder
+	if _, ok := r.TimedTook[fed.ModeFeDist]; ok {
+		b.WriteString(`- *Cost engine: links*, from links.json (every directed link a node measured or sent over, at the
+  end of FeDist's timed lookups): **median RTT error** (|estimate − emulator RTT| / emulator RTT),
+  **median est − true RTT** in ms, **median offset error** (|estimated − true clock offset| in ms,
+  the true one from -skew), and the probes sent on links that carried traffic (**busy**, which the
+  engine should not need) and on idle ones, and the **outage checks** (probes after a timed request
+  went unanswered past the down bound).
+`)
+		if len(r.Regions) > 0 {
+			b.WriteString(`- *Cost engine: regions*: per region the shortcuts its nodes **opened to** and **accepted**, both
+  **held** together and the **most per node** (K bounds it), at the end of the timed lookups, and the
+  most per node **seen** at any once-a-second poll while they were timed; and the engine's
+  **control B/s** (adverts and probes, sent and received) while they were timed.
+`)
+		}
+	}
+	if r.Failover != nil {
+		b.WriteString(`- *Failover*, one cut per row: the pair, the link **cut** (a shortcut's or a tree link's region
+  pair) and for how long (**cut s**), its lookups that **failed** (of those sent from before the cut
+  to after the return), **reroute ms** (cut → first answer on a path avoiding the cut link),
+  **back ms** (heal → first answer on the path before), the paths **before**, **during** and
+  **after**; for tree links the same cut on plain NATS: **nats failed** and **nats recover ms** (heal
+  → first answer).
+`)
+	}
+	if r.Load != nil {
+		b.WriteString(`- *Load*, one row per pair whose path crossed the slowed relay: the **path** and **p50** (ms)
+  before the slowdown, during it (after the engine reacted, or its bound) with the lookups that
+  **failed**, whether it **moved** (*stayed* on the relay, *detoured* around it on a path no
+  shorter, *improved* to a shorter path the slowdown does not explain), and after it.
+`)
+	}
+	return b.String()
 }
 
 // writeOverhead writes how far the measured p50 lies above the tree RTT, by tree links crossed,
@@ -198,7 +246,7 @@ func (r *Report) writeOverhead(b *strings.Builder) {
 	}
 	fmt.Fprintf(b, "\n## Overhead over the matrix\n\n| tree links crossed | pairs | median tree ms |")
 	for _, m := range r.Modes {
-		fmt.Fprintf(b, " %s p50 − tree | %s links at 0 ms |", m, m)
+		fmt.Fprintf(b, " %s p50 − path | %s links at 0 ms |", m, m)
 	}
 	fmt.Fprintf(b, "\n|---:|---:|---:|%s\n", strings.Repeat("---:|---:|", len(r.Modes)))
 	line := func(label string, rows []*Row) {
@@ -220,13 +268,18 @@ func (r *Report) writeOverhead(b *strings.Builder) {
 	r.explainOverhead(b)
 }
 
-// overhead returns the median over rows of a mode's p50 minus the tree RTT, and the median p50
-// with every link at 0 ms; NaN where nothing was measured.
+// overhead returns the median over rows of a mode's p50 minus the RTT of the path its lookups
+// took (the tree path, or FeDist's most frequent path), and the median p50 with every link at
+// 0 ms; NaN where nothing was measured.
 func overhead(rows []*Row, m fed.Mode) (over, zero float64) {
 	var o, z []float64
 	for _, row := range rows {
 		if v, ok := row.p50(m); ok {
-			o = append(o, v-row.TreeMs)
+			path := row.TreeMs
+			if m == fed.ModeFeDist && row.Route != nil {
+				path = row.Route.RTTMs
+			}
+			o = append(o, v-path)
 		}
 		if v, ok := row.controlP50(m); ok {
 			z = append(z, v)
@@ -252,7 +305,7 @@ func (r *Report) explainOverhead(b *strings.Builder) {
 	if len(over) == 0 {
 		return
 	}
-	fmt.Fprintf(b, "\nOver all pairs, a lookup took a median %s more than the tree RTT. ", strings.Join(over, " and "))
+	fmt.Fprintf(b, "\nOver all pairs, a lookup took a median %s more than the RTT of the path it took. ", strings.Join(over, " and "))
 	if len(zero) == 0 {
 		fmt.Fprintf(b, "The zero-delay control was not run (fedist-lab -zero-delay, Config.ZeroDelayControl), so this report cannot say how much "+
 			"of that is the emulator's.\n")

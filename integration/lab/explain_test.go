@@ -107,12 +107,12 @@ func TestOverhead(t *testing.T) {
 	var b strings.Builder
 	smallReport(t, []fed.Mode{fed.ModeNATS}, over, zero).writeOverhead(&b)
 	for _, want := range []string{
-		"| tree links crossed | pairs | median tree ms | nats p50 − tree | nats links at 0 ms |",
+		"| tree links crossed | pairs | median tree ms | nats p50 − path | nats links at 0 ms |",
 		"| 1 | 6 | 4.0 | 2.50 | 0.50 |",
 		"| 2 | 4 | 8.0 | 3.00 | 0.60 |",
 		"| 3 | 2 | 12.0 | 3.50 | 0.70 |",
 		"| all | 12 | 6.0 | 2.75 | 0.55 |",
-		"a lookup took a median 2.8 ms (nats) more than the tree RTT",
+		"a lookup took a median 2.8 ms (nats) more than the RTT of the path it took",
 		"at the same 16 pairs at once on 2 CPUs, lookups took 0.6 ms (nats)",
 		"The rest, 2.2 ms (nats), is the emulator's delay lines releasing late.",
 	} {
@@ -150,20 +150,28 @@ func TestMarkdownOpening(t *testing.T) {
 			!strings.Contains(md, "- nats (plain NATS leafnodes on the same tree, same emulator):") {
 			t.Error("report.md does not say what nats means")
 		}
-		firstTable := strings.Index(md, "\n|")
-		sections := regexp.MustCompile(`(?m)^## (.+)$`).FindAllStringSubmatch(md, -1)
-		explained := 0
-		for _, s := range sections {
-			if s[1] == "How to read this report" || s[1] == "Notes" {
-				continue
-			}
-			explained++
-			if i := strings.Index(md, "- *"+s[1]+"*"); i < 0 || i > firstTable {
-				t.Errorf("table %q is not explained before the first table", s[1])
-			}
-		}
-		if want := 3 + map[bool]int{true: 1}[tput]; explained != want {
+		explained := explainedSections(t, md)
+		if want := 4 + map[bool]int{true: 1}[tput]; explained != want { // summary, routing, overhead, pairs
 			t.Errorf("throughput %v: %d tables, want %d", tput, explained, want)
 		}
 	}
+}
+
+// explainedSections checks that every section of md with a table is explained in the glossary
+// before the first table, and returns how many there are.
+func explainedSections(t *testing.T, md string) int {
+	t.Helper()
+	firstTable := strings.Index(md, "\n|")
+	sections := regexp.MustCompile(`(?m)^## (.+)$`).FindAllStringSubmatch(md, -1)
+	explained := 0
+	for _, s := range sections {
+		if s[1] == "How to read this report" || s[1] == "Notes" {
+			continue
+		}
+		explained++
+		if i := strings.Index(md, "- *"+s[1]+"*"); i < 0 || i > firstTable {
+			t.Errorf("table %q is not explained before the first table", s[1])
+		}
+	}
+	return explained
 }

@@ -39,6 +39,11 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	for _, m := range r.Modes {
 		r.summaryLine(&b, string(m)+" p50", func(row *Row) (float64, bool) { return row.p50(m) }, r.failed(m))
 	}
+	r.writeRouting(&b)
+	r.writeEngine(&b)
+	r.writeFailover(&b)
+	r.writeLoad(&b)
+	r.writeReplication(&b)
 	r.writeOverhead(&b)
 
 	if r.hasThroughput() {
@@ -78,7 +83,15 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	for _, m := range r.Modes {
 		fmt.Fprintf(&b, " %s p50 | %s p99 |", m, m)
 	}
-	fmt.Fprintf(&b, "\n|---|---|---:|---:|%s\n", strings.Repeat("---:|---:|", len(r.Modes)))
+	withPath := slices.Contains(r.Modes, fed.ModeFeDist)
+	if withPath {
+		fmt.Fprintf(&b, " fedist path |")
+	}
+	fmt.Fprintf(&b, "\n|---|---|---:|---:|%s", strings.Repeat("---:|---:|", len(r.Modes)))
+	if withPath {
+		fmt.Fprintf(&b, "---|")
+	}
+	fmt.Fprintln(&b)
 	for _, row := range r.Rows {
 		fmt.Fprintf(&b, "| %s | %s | %.1f | %s |", row.From.Name, row.To.Name, row.OracleMs, row.cell(row.TreeMs))
 		for _, m := range r.Modes {
@@ -88,6 +101,9 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 				continue
 			}
 			fmt.Fprintf(&b, " %s | %s |", row.cell(l.P50), row.cell(l.P99))
+		}
+		if withPath {
+			fmt.Fprintf(&b, " %s |", r.routeCell(row))
 		}
 		fmt.Fprintln(&b)
 	}
@@ -99,6 +115,19 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// routeCell names the path most of the pair's FeDist lookups took, with the share that took it
+// when others took another.
+func (r *Report) routeCell(row *Row) string {
+	if row.Route == nil {
+		return "–"
+	}
+	s := r.routeText(row.Route.Path)
+	if row.Route.Share < 0.995 {
+		s += fmt.Sprintf(" (%.0f %%)", 100*row.Route.Share)
+	}
+	return s
 }
 
 func (row *Row) cell(v float64) string {

@@ -29,7 +29,22 @@ type Report struct {
 	// Concurrency is how many pairs were measured at once, and Procs the GOMAXPROCS they shared.
 	Concurrency, Procs int
 
+	// Skew is each region's clock offset in ModeFeDist (Config.Skew), drawn with SkewSeed.
+	Skew         map[regions.RegionID]time.Duration
+	SkewMax      time.Duration
+	SkewSeed     int64
+	Warmup       *WarmupResult // the routing warm-up of ModeFeDist, if it ran
+	TimedTook    map[fed.Mode]time.Duration
+	RouteChanges int                 // seconds with a route change while FeDist's lookups were timed
+	Background   map[fed.Mode]counts // background lookups while lookups were timed
+	Links        []LinkRecord        // links.json: FeDist's links at the end of its timed lookups
+	Regions      []RegionStats       // FeDist's shortcuts and control traffic per region
+	Failover     *FailoverReport     // failover.json, with -scenario failover
+	Load         *LoadReport         // load.json, with -scenario load
+	Replication  *ReplicationReport  // replication.json and replication.png, with -scenario replication
+
 	index map[[2]regions.RegionID]int
+	top   *topo.Topology // nil in a report not built by Run
 }
 
 // Row is one ordered pair: its references and what each mode measured.
@@ -40,6 +55,41 @@ type Row struct {
 	Lookup               map[fed.Mode]*LookupResult     // absent for a mode not run
 	Control              map[fed.Mode]*LookupResult     // the same lookups with every link at 0 ms; absent if not run
 	Throughput           map[fed.Mode]*ThroughputResult // present only for sampled pairs
+	// Route is the path FeDist's timed lookups took most often, from their answers' Fd-Path; nil
+	// when FeDist was not run or the pair not answered.
+	Route *RouteTaken
+}
+
+// RouteTaken is the path most of a pair's FeDist lookups took.
+type RouteTaken struct {
+	Header string  // the Fd-Path header, "" for the tree with no relay
+	Share  float64 // of the pair's answers that took it
+	Path   Path
+	Names  []string // Path's regions by name
+	RTTMs  float64  // the matrix RTT of Path: the sum of its links' RTTs
+}
+
+// setRoute sets the row's Route from its FeDist lookups' paths, and returns an error for a header
+// that cannot be read.
+func (row *Row) setRoute(top *topo.Topology) error {
+	l := row.Lookup[fed.ModeFeDist]
+	if l == nil {
+		return nil
+	}
+	h, share, ok := l.Path()
+	if !ok {
+		return nil
+	}
+	p, err := ExpandPath(top.Tree(), row.From.ID, row.To.ID, h)
+	if err != nil {
+		return err
+	}
+	rtt, err := pathRTT(top, p)
+	if err != nil {
+		return err
+	}
+	row.Route = &RouteTaken{Header: h, Share: share, Path: p, Names: names(top, p.Regions), RTTMs: rtt}
+	return nil
 }
 
 func (r *Report) row(k [2]regions.RegionID) *Row { return r.Rows[r.index[k]] }
@@ -93,6 +143,15 @@ type jsonRow struct {
 	FeDistMsgs   *float64 `json:"fedist_msgs_per_s"`
 	NATSZero     *float64 `json:"nats_zero_delay_p50_ms"`
 	FeDistZero   *float64 `json:"fedist_zero_delay_p50_ms"`
+
+	// The path FeDist's lookups took most often (region IDs and names), its Fd-Path header, the
+	// share of the answers that took it, and whether it crossed a shortcut.
+	FeDistPath      []string `json:"fedist_path"`
+	FeDistPathNames []string `json:"fedist_path_names"`
+	FeDistRelays    *string  `json:"fedist_relays"`
+	FeDistPathShare *float64 `json:"fedist_path_share"`
+	FeDistShortcut  *bool    `json:"fedist_shortcut"`
+	FeDistPathRTT   *float64 `json:"fedist_path_rtt_ms"` // the matrix RTT of fedist_path
 }
 
 func num(x float64) *float64 {
@@ -127,29 +186,87 @@ func (row *Row) json() jsonRow {
 	}
 	fill(fed.ModeNATS, &j.NATSP50, &j.NATSP99, &j.NATSRatio, &j.NATSRatio99, &j.NATSSamples, &j.NATSErrors, &j.NATSMsgs, &j.NATSZero)
 	fill(fed.ModeFeDist, &j.FeDistP50, &j.FeDistP99, &j.FeDistRatio, &j.FeDist99, &j.FeDistSample, &j.FeDistErrors, &j.FeDistMsgs, &j.FeDistZero)
+	if rt := row.Route; rt != nil {
+		sc, h := rt.Path.UsesShortcut(), rt.Header
+		j.FeDistPath, j.FeDistPathNames, j.FeDistRelays, j.FeDistPathShare, j.FeDistShortcut = rt.Path.IDs(), rt.Names, &h, num(rt.Share), &sc
+		j.FeDistPathRTT = num(rt.RTTMs)
+	}
 	return j
 }
 
-// WriteJSON writes the rows as a JSON list.
+// jsonReport is report.json.
+type jsonReport struct {
+	Topology string    `json:"topology"`
+	Started  time.Time `json:"started"`
+	TookS    float64   `json:"took_s"`
+	Settings string    `json:"settings"`
+	Notes    []string  `json:"notes"`
+	// Skew is each region's clock offset in ms (by region name), null without -skew.
+	Skew     map[string]float64 `json:"skew_ms"`
+	SkewSeed *int64             `json:"skew_seed"`
+	Warmup   *WarmupResult      `json:"routing_warmup"`
+	// RouteChanges counts the seconds with a route change while FeDist's lookups were timed.
+	RouteChanges *int          `json:"fedist_route_changes_timed"`
+	Links        *LinkSummary  `json:"links_summary"`
+	Regions      []RegionStats `json:"regions"`
+	Pairs        []jsonRow     `json:"pairs"`
+}
+
+// WriteJSON writes report.json: the run's settings, the FeDist cost engine's figures (routing
+// warm-up, links summary, regions) and one object per pair.
 func (r *Report) WriteJSON(w io.Writer) error {
-	out := make([]jsonRow, len(r.Rows))
+	out := jsonReport{Topology: r.Topology, Started: r.Started, TookS: r.Took.Seconds(), Settings: r.Settings,
+		Notes: r.Notes, Warmup: r.Warmup, Regions: r.Regions, Pairs: make([]jsonRow, len(r.Rows))}
 	for i, row := range r.Rows {
-		out[i] = row.json()
+		out.Pairs[i] = row.json()
+	}
+	if r.Skew != nil {
+		out.Skew, out.SkewSeed = map[string]float64{}, &r.SkewSeed
+		for id, d := range r.Skew {
+			out.Skew[r.name(id)] = *num(ms(d))
+		}
+	}
+	if _, ok := r.TimedTook[fed.ModeFeDist]; ok {
+		out.RouteChanges = &r.RouteChanges
+		s := summarizeLinks(r.Links)
+		out.Links = &s
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(out)
 }
 
-// WriteFiles writes report.md, report.json and report.png into dir, creating it.
+// name returns a region's name from the rows, or its ID.
+func (r *Report) name(id regions.RegionID) string {
+	for _, row := range r.Rows {
+		if row.From.ID == id {
+			return row.From.Name
+		}
+	}
+	return id.String()
+}
+
+// WriteFiles writes report.md, report.json and report.png into dir, creating it, and links.json,
+// failover.json, load.json and replication.json with replication.png when the run has them.
 func (r *Report) WriteFiles(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
 	var errs []error
-	for name, write := range map[string]func(io.Writer) error{
-		"report.md": r.WriteMarkdown, "report.json": r.WriteJSON, "report.png": r.WritePNG,
-	} {
+	files := map[string]func(io.Writer) error{"report.md": r.WriteMarkdown, "report.json": r.WriteJSON, "report.png": r.WritePNG}
+	if r.Links != nil {
+		files["links.json"] = r.WriteLinks
+	}
+	if r.Failover != nil {
+		files["failover.json"] = r.Failover.WriteJSON
+	}
+	if r.Load != nil {
+		files["load.json"] = r.Load.WriteJSON
+	}
+	if r.Replication != nil {
+		files["replication.json"], files["replication.png"] = r.Replication.WriteJSON, r.Replication.WritePNG
+	}
+	for name, write := range files {
 		f, err := os.Create(filepath.Join(dir, name))
 		if err != nil {
 			errs = append(errs, err)
@@ -161,4 +278,18 @@ func (r *Report) WriteFiles(dir string) error {
 		errs = append(errs, f.Close())
 	}
 	return errors.Join(errs...)
+}
+
+// pathRTT returns the matrix RTT of a path: the sum of its links' RTTs.
+func pathRTT(top *topo.Topology, p Path) (float64, error) {
+	rtt := 0.0
+	for i := 1; i < len(p.Regions); i++ {
+		ms, ok := top.LinkRTT(p.Regions[i-1], p.Regions[i])
+		if !ok {
+			return 0, fmt.Errorf("path %v crosses %s-%s, which the topology allows no link between", names(top, p.Regions),
+				top.Name(p.Regions[i-1]), top.Name(p.Regions[i]))
+		}
+		rtt += ms
+	}
+	return rtt, nil
 }

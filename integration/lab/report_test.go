@@ -12,6 +12,7 @@ import (
 
 	"github.com/fedist/fedist/integration/fed"
 	"github.com/fedist/fedist/integration/topo"
+	"github.com/fedist/fedist/regions"
 )
 
 // fakeReport is a report of the world topology where plain NATS measured the tree path plus 1 ms
@@ -52,15 +53,19 @@ func TestReportFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rows []map[string]any
-	if err := json.Unmarshal(data, &rows); err != nil {
-		t.Fatalf("report.json is not a list of objects: %v", err)
+	var doc struct {
+		Pairs   []map[string]any `json:"pairs"`
+		Regions []any            `json:"regions"`
 	}
+	if err := json.Unmarshal(data, &doc); err != nil {
+		t.Fatalf("report.json is not an object with a list of pairs: %v", err)
+	}
+	rows := doc.Pairs
 	if len(rows) != 132 {
 		t.Fatalf("%d rows, want 132", len(rows))
 	}
 	for _, k := range []string{"from", "to", "oracle_ms", "tree_ms", "nats_p50_ms", "nats_p99_ms", "fedist_p50_ms", "fedist_p99_ms",
-		"nats_zero_delay_p50_ms", "fedist_zero_delay_p50_ms"} {
+		"nats_zero_delay_p50_ms", "fedist_zero_delay_p50_ms", "fedist_path", "fedist_shortcut"} {
 		if _, ok := rows[0][k]; !ok {
 			t.Errorf("row has no %q: %v", k, rows[0])
 		}
@@ -83,6 +88,9 @@ func TestReportFiles(t *testing.T) {
 		if !strings.Contains(string(md), want) {
 			t.Errorf("report.md lacks %q", want)
 		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "links.json")); !os.IsNotExist(err) {
+		t.Errorf("links.json written for a run without fedist: %v", err)
 	}
 	img, _ := os.ReadFile(filepath.Join(dir, "report.png"))
 	cfg, err := png.DecodeConfig(bytes.NewReader(img))
@@ -121,5 +129,35 @@ func TestThroughputPairs(t *testing.T) {
 	last, _ := top.TreeRTT(got[2].From.ID, got[2].To.ID)
 	if first != 2 || last != 12 {
 		t.Fatalf("picked tree RTTs %v … %v, want the shortest (2) and the longest (12)", first, last)
+	}
+}
+
+// TestIBMTopology: ibm.json, the IBM Cloud matrix built like world.json, loads without warnings
+// and has pairs that routing off the tree can shorten.
+func TestIBMTopology(t *testing.T) {
+	top, err := topo.Load(filepath.Join("..", "testdata", "ibm.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := DefaultConfig(top)
+	rep, err := newReport(&cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	short, long := 0, 0
+	for _, row := range rep.Rows {
+		if row.treeShortest() {
+			short++
+		}
+		if row.TreeMs >= 1.5*row.OracleMs {
+			long++
+		}
+	}
+	if top.Len() != 12 || len(top.Warnings) != 0 || short != 28 || long != 14 {
+		t.Errorf("%d regions, warnings %q; tree shortest for %d pairs, ≥ 1.5 × oracle for %d", top.Len(), top.Warnings, short, long)
+	}
+	c := rep.row([2]regions.RegionID{id(top, "chennai"), id(top, "london")})
+	if c.TreeMs != 329.5 || c.OracleMs != 140 {
+		t.Errorf("chennai → london: tree %v, oracle %v", c.TreeMs, c.OracleMs)
 	}
 }

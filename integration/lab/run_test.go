@@ -2,6 +2,7 @@ package lab
 
 import (
 	"context"
+	"math"
 	"os"
 	"strings"
 	"testing"
@@ -18,6 +19,8 @@ func TestRunSmall(t *testing.T) {
 	cfg.Samples, cfg.Concurrency = 5, 4
 	cfg.ThroughputPairs, cfg.ThroughputMsgs, cfg.ThroughputTime = 1, 2000, 2*time.Second
 	cfg.Federation = fed.DefaultConfig
+	cfg.RoutingWarmup, cfg.RoutingStable = 20*time.Second, time.Second
+	cfg.Skew = 100 * time.Millisecond
 	var progress strings.Builder
 	cfg.Progress = &progress
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -35,21 +38,36 @@ func TestRunSmall(t *testing.T) {
 			if l == nil || l.N != 5 || l.Errors != 0 || l.Err != "" {
 				t.Fatalf("%s → %s in %s: %+v", row.From.Name, row.To.Name, m, l)
 			}
-			// A lookup cannot beat the emulated links it crosses; faster means a bypass.
-			if l.Min < row.TreeMs {
-				t.Errorf("%s → %s in %s: fastest lookup %.2f ms beats the tree path's %.1f ms", row.From.Name, row.To.Name, m, l.Min, row.TreeMs)
+			// A lookup cannot beat the emulated links it crosses; faster means a bypass. Plain NATS
+			// follows the tree; FeDist may take any allowed link, but not beat the shortest path.
+			if floor := map[fed.Mode]float64{fed.ModeNATS: row.TreeMs, fed.ModeFeDist: row.OracleMs}[m]; l.Min < floor {
+				t.Errorf("%s → %s in %s: fastest lookup %.2f ms beats the %.1f ms its links allow", row.From.Name, row.To.Name, m, l.Min, floor)
 			}
-			// With the links at 0 ms, it no longer pays their delay.
+			// With the links at 0 ms, it no longer pays their delay: the same pair's fastest lookup
+			// is faster than with them (compared within the run, not against a fixed figure, which
+			// the race detector on a loaded machine can exceed: 2.08 ms against a 2.0 ms tree once).
 			c := row.Control[m]
-			if c == nil || c.N != 5 || c.Errors != 0 || c.Err != "" || c.Min >= row.TreeMs {
-				t.Errorf("%s → %s in %s, links at 0 ms: %+v; want 5 lookups, the fastest under the tree path's %.1f ms",
-					row.From.Name, row.To.Name, m, c, row.TreeMs)
+			if c == nil || c.N != 5 || c.Errors != 0 || c.Err != "" || c.Min >= l.Min {
+				t.Errorf("%s → %s in %s, links at 0 ms: %+v; want 5 lookups, the fastest under the %.2f ms of the run with delays",
+					row.From.Name, row.To.Name, m, c, l.Min)
 			}
 		}
 	}
 	a1b := rep.row([2]regions.RegionID{id(top, "a1"), id(top, "b")})
 	if a1b.OracleMs != 3 || a1b.TreeMs != 12 || strings.Join(a1b.TreePath, ",") != "a1,a,root,b" {
 		t.Fatalf("a1 → b: oracle %v, tree %v via %v", a1b.OracleMs, a1b.TreeMs, a1b.TreePath)
+	}
+	// The direct a1-b link is four times shorter than the tree: the engine puts a1 → b on it.
+	if a1b.Route == nil || !a1b.Route.Path.UsesShortcut() {
+		t.Errorf("a1 → b took %+v, want a shortcut", a1b.Route)
+	}
+	if rep.Warmup == nil || len(rep.Regions) != 4 || len(rep.Links) == 0 || len(rep.Skew) != 4 {
+		t.Errorf("warm-up %+v, %d regions, %d links, skew %v", rep.Warmup, len(rep.Regions), len(rep.Links), rep.Skew)
+	}
+	for _, l := range rep.Links {
+		if l.EstOffsetMs != nil && math.Abs(*l.EstOffsetMs-l.OffsetTrueMs) > 5 {
+			t.Errorf("link %s → %s: offset estimate %.2f ms, true %.2f ms", l.From, l.To, *l.EstOffsetMs, l.OffsetTrueMs)
+		}
 	}
 	tput := 0
 	for _, row := range rep.Rows {

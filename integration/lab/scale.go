@@ -33,13 +33,17 @@ type ScaleConfig struct {
 	Writes int
 	// Federation returns the federation config; the default is fed.DefaultConfig.
 	Federation func(top *topo.Topology, mode fed.Mode) fed.Config
+	// ControlWindow is how long the cost engine's control traffic is counted on the idle
+	// federation (ModeFeDist; 0 skips it). It should span a few advert refreshes.
+	ControlWindow time.Duration
 	// Progress receives progress lines; nil is silent.
 	Progress io.Writer
 }
 
 // DefaultScaleConfig returns the scale smoke of the issue: n regions, four children each.
 func DefaultScaleConfig(n int) ScaleConfig {
-	return ScaleConfig{Regions: n, Fanout: 4, Mode: fed.ModeFeDist, Writes: 50, Federation: fed.DefaultConfig}
+	return ScaleConfig{Regions: n, Fanout: 4, Mode: fed.ModeFeDist, Writes: 50, Federation: fed.DefaultConfig,
+		ControlWindow: 30 * time.Second} // three advert refreshes
 }
 
 // ScaleResult is what a scale smoke measured.
@@ -55,6 +59,10 @@ type ScaleResult struct {
 	// is the same per (write, mirror).
 	ConvergeAll, ConvergeEach Summary
 	Mirrors                   int
+	// ControlMedian and ControlMax are the cost engine's control traffic per region (adverts and
+	// probes, sent and received, bytes per second) over ControlWindow of an idle federation.
+	ControlMedian, ControlMax float64
+	ControlWindow             time.Duration
 }
 
 func (r *ScaleResult) String() string {
@@ -68,6 +76,10 @@ func (r *ScaleResult) String() string {
 		fmt.Fprintf(&b, "    until every mirror has it: p50 %.2f ms, p99 %.2f ms, max %.2f ms\n",
 			r.ConvergeAll.P50, r.ConvergeAll.P99, r.ConvergeAll.Max)
 		fmt.Fprintf(&b, "    per mirror:                p50 %.2f ms, p99 %.2f ms\n", r.ConvergeEach.P50, r.ConvergeEach.P99)
+	}
+	if r.ControlWindow > 0 {
+		fmt.Fprintf(&b, "  cost-engine control traffic per region over %v: median %.0f B/s, max %.0f B/s\n",
+			r.ControlWindow, r.ControlMedian, r.ControlMax)
 	}
 	return b.String()
 }
@@ -135,6 +147,9 @@ func RunScale(ctx context.Context, cfg ScaleConfig) (*ScaleResult, error) {
 		if err := measureConvergence(ctx, f, cfg.Writes, res, prog); err != nil {
 			return nil, err
 		}
+	}
+	if cfg.Mode == fed.ModeFeDist && cfg.ControlWindow > 0 {
+		measureControl(ctx, f, top, cfg.ControlWindow, res, prog)
 	}
 	res.Goroutines = runtime.NumGoroutine()
 	res.RSS, res.PeakRSS = procStatus("VmRSS"), procStatus("VmHWM")
@@ -246,4 +261,34 @@ func procStatus(field string) int64 {
 		}
 	}
 	return 0
+}
+
+// measureControl counts the control bytes every region's nodes send and receive over window
+// (node.ControlBytes): link-state adverts and probes, with no application traffic.
+func measureControl(ctx context.Context, f *fed.Federation, top *topo.Topology, window time.Duration, res *ScaleResult, prog *progress) {
+	count := func() map[regions.RegionID]uint64 {
+		out := map[regions.RegionID]uint64{}
+		for _, r := range top.Regions() {
+			for _, n := range f.Nodes(r.ID) {
+				out[r.ID] += n.ControlBytes()
+			}
+		}
+		return out
+	}
+	prog.printf("fedist: counting control traffic for %v", window)
+	before := count()
+	select {
+	case <-ctx.Done():
+		return
+	case <-time.After(window):
+	}
+	after := count()
+	rates := make([]float64, 0, len(after))
+	for r, b := range after {
+		rates = append(rates, float64(b-before[r])/window.Seconds())
+	}
+	res.ControlMedian, res.ControlWindow = median(rates), window
+	for _, x := range rates {
+		res.ControlMax = max(res.ControlMax, x)
+	}
 }

@@ -35,7 +35,9 @@ type Options struct {
 	Cluster     string `json:"cluster"`
 	Routes      string `json:"routes"`
 	Replicas    int    `json:"replicas"`
+	Shortcuts   int    `json:"shortcuts"`
 	Compression bool   `json:"compression"`
+	ParentOnly  bool   `json:"parent-only"`
 	WAN         bool   `json:"wan"`
 	LeaveOnExit bool   `json:"leave-on-exit"`
 	LogLevel    string `json:"log-level"`
@@ -80,7 +82,9 @@ func NewFlagSet(name string, kind Kind, o *Options, configPath *string) *flag.Fl
 	fs.StringVar(&o.Cluster, "cluster", o.Cluster, "route listener host:port for the other nodes of this region (\"\" = single node)")
 	fs.StringVar(&o.Routes, "routes", o.Routes, "route URLs of every node of this region, comma separated (this node's own may be included)")
 	fs.IntVar(&o.Replicas, "replicas", o.Replicas, "JetStream replicas of the region's buckets (3 with three or more nodes, else 1)")
+	fs.IntVar(&o.Shortcuts, "shortcuts", o.Shortcuts, "most shortcut connections this node holds to other regions' nodes, opened and accepted (0: route over the tree only)")
 	fs.BoolVar(&o.Compression, "compression", o.Compression, "S2-compress leafnode links (worth it across a WAN, ~5.5 MiB per link)")
+	fs.BoolVar(&o.ParentOnly, "parent-only", o.ParentOnly, "reach the parent only through the -parent URLs, never the leafnode URLs it advertises (set it when -parent is a proxy, load balancer or NAT address)")
 	fs.BoolVar(&o.WAN, "wan", o.WAN, "use WAN timings for reports and down detection")
 	fs.BoolVar(&o.LeaveOnExit, "leave-on-exit", o.LeaveOnExit, "on SIGINT/SIGTERM, drain and remove the region instead of leaving it to be marked down")
 	fs.StringVar(&o.LogLevel, "log-level", o.LogLevel, "FeDist log level: debug, info, warn, error")
@@ -99,7 +103,7 @@ func NewFlagSet(name string, kind Kind, o *Options, configPath *string) *flag.Fl
 
 // Defaults returns the defaults of a daemon kind.
 func Defaults(kind Kind) Options {
-	o := Options{LogLevel: "info", NATSLog: "warn", Replicas: 1, HTTP: "127.0.0.1:8222"}
+	o := Options{LogLevel: "info", NATSLog: "warn", Replicas: 1, Shortcuts: 4, HTTP: "127.0.0.1:8222"}
 	if kind == Root {
 		o.ID, o.Name = "0001", "root"
 		o.Listen, o.LeafListen = "127.0.0.1:4222", "127.0.0.1:7422"
@@ -239,6 +243,7 @@ func (o *Options) NodeConfig(kind Kind, log zerolog.Logger) (node.Config, error)
 		b.LeafToken = o.LeafToken
 	}
 	b.Compression = o.Compression
+	b.LeafIgnoreDiscovered = o.ParentOnly
 	b.TLS.CA, b.TLS.Cert, b.TLS.Key = o.TLSCA, o.TLSCert, o.TLSKey
 	b.Insecure = o.Insecure
 	b.Users = o.Users
@@ -268,6 +273,7 @@ func (o *Options) NodeConfig(kind Kind, log zerolog.Logger) (node.Config, error)
 	}
 	cfg.Log = log
 	cfg.Replicas = o.Replicas
+	cfg.Costs.K = o.Shortcuts
 	if o.JoinTimeout < 0 {
 		return node.Config{}, fmt.Errorf("-join-timeout %v: must not be negative", time.Duration(o.JoinTimeout))
 	}

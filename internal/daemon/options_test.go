@@ -21,7 +21,7 @@ func writeFile(t *testing.T, body string) string {
 
 func TestFlagsOverrideConfigFile(t *testing.T) {
 	p := writeFile(t, `{"id": "00a0", "name": "from-file", "parent": "nats-leaf://10.0.0.1:7422", "listen": "127.0.0.1:5000"}`)
-	o, err := Parse("fedist-node", Child, []string{"-c", p, "-name", "from-flag"})
+	o, err := Parse("fedist-node", Child, []string{"-c", p, "-name", "from-flag", "-parent-only"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +32,7 @@ func TestFlagsOverrideConfigFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Broker.ClientPort != 5000 || cfg.Name != "from-flag" || cfg.Broker.Node != "from-flag-5000" {
+	if cfg.Broker.ClientPort != 5000 || cfg.Name != "from-flag" || cfg.Broker.Node != "from-flag-5000" || !cfg.Broker.LeafIgnoreDiscovered {
 		t.Fatalf("node config %+v", cfg)
 	}
 }
@@ -60,6 +60,7 @@ func TestBadInputsSayWhatToChange(t *testing.T) {
 		{"user with a dot", Root, nil, `{"users": [{"name": "a.b", "password": "x"}]}`, "no spaces, dots"},
 		{"negative join timeout", Child, []string{"-id", "00a0", "-name", "x", "-parent", "h:1", "-join-timeout", "-1s"}, "", "-join-timeout"},
 		{"join timeout without a unit", Child, []string{"-id", "00a0", "-name", "x", "-parent", "h:1", "-join-timeout", "30"}, "", "join-timeout"},
+		{"negative shortcuts", Root, []string{"-shortcuts", "-1"}, "", "-shortcuts"},
 		{"store is a file", Root, []string{"-store", "/etc/hostname"}, "", `-store "/etc/hostname" is a file`},
 		{"user with two secrets", Root, nil, `{"users": [{"name": "a", "password": "x", "nkey": "UABC"}]}`, "not both"},
 	}

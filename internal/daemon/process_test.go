@@ -111,24 +111,8 @@ func (p *proc) readAddrs(t *testing.T) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
-		for _, line := range strings.Split(p.out.String(), "\n") {
-			var rec struct {
-				Message string `json:"message"`
-				Client  string `json:"client"`
-				Leaf    string `json:"leaf"`
-				HTTP    string `json:"http"`
-			}
-			if json.Unmarshal([]byte(line), &rec) != nil {
-				continue
-			}
-			switch {
-			case rec.Message == "broker started":
-				p.nats, p.leaf = rec.Client, rec.Leaf
-			case strings.HasPrefix(rec.Message, "monitoring"):
-				p.http = rec.HTTP
-			}
-		}
-		if p.nats != "" && p.http != "" {
+		if c, l, h := testutil.DaemonAddrs(p.out.String()); c != "" && h != "" {
+			p.nats, p.leaf, p.http = c, l, h
 			return
 		}
 		select {
@@ -147,6 +131,18 @@ func tail(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+func getJSON(url string, v any) error {
+	resp, err := http.Get(url)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		return fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	return json.NewDecoder(resp.Body).Decode(v)
 }
 
 func (p *proc) healthz() (int, string) {
@@ -240,6 +236,60 @@ func TestDaemonsAsProcesses(t *testing.T) {
 	all := map[string]regions.Status{"0001": "active", "00a0": "active", "00a1": "active", "00b0": "active"}
 	checkFor(t, 10*time.Second, 50*time.Millisecond, func() error { return statusesAre(t, a1.nats, all) })
 	before := registryOf(t, a1.nats)
+
+	// The cost engine's view over HTTP: A1 measures its link to its parent A.
+	checkFor(t, 10*time.Second, 100*time.Millisecond, func() error {
+		var links []struct {
+			Peer, Kind string
+			Up         bool
+			RTTMs      float64 `json:"rtt_ms"`
+		}
+		if err := getJSON(a1.http+"/links", &links); err != nil {
+			return err
+		}
+		if len(links) != 1 || links[0].Peer != "00a0" || links[0].Kind != "tree" || !links[0].Up || links[0].RTTMs <= 0 {
+			return fmt.Errorf("A1's links: %+v, want its measured tree link to 00a0", links)
+		}
+		var routes struct {
+			Routes []routeJSON `json:"routes"`
+		}
+		if err := getJSON(a1.http+"/routes", &routes); err != nil {
+			return err
+		}
+		if len(routes.Routes) != 3 {
+			return fmt.Errorf("A1's routes: %+v, want one to each of the 3 other regions", routes.Routes)
+		}
+		var rep struct {
+			Enabled bool `json:"enabled"`
+			Store   struct {
+				MaxBytes int64 `json:"MaxBytes"`
+			} `json:"store"`
+		}
+		if err := getJSON(a1.http+"/replication", &rep); err != nil {
+			return err
+		}
+		if !rep.Enabled || rep.Store.MaxBytes <= 0 {
+			return fmt.Errorf("A1's replication: %+v, want it on with a byte budget", rep)
+		}
+		return nil
+	})
+	if resp, err := http.Get(a1.http + "/replication?top=-1"); err != nil {
+		t.Fatal(err)
+	} else if resp.Body.Close(); resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("GET /replication?top=-1: %s, want 400", resp.Status)
+	}
+
+	// The monitoring port is read-only: anything but GET is refused.
+	for _, path := range []string{"/links", "/routes", "/replication", "/registry"} {
+		resp, err := http.Post(a1.http+path, "application/json", strings.NewReader(`{"peer":"00b0","up":false}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusMethodNotAllowed {
+			t.Fatalf("POST %s: %s, want 405", path, resp.Status)
+		}
+	}
 
 	// A second node claiming B's ID is refused with a reason and exits 2; the registry is unchanged.
 	for _, args := range [][]string{

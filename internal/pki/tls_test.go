@@ -108,6 +108,13 @@ func TestTLSHandshake(t *testing.T) {
 			clientRefuses: unknownCA},
 		{name: "server under another name", server: f.node.ServerConfig, client: clientFor(f.node, "n9.example.net"),
 			clientRefuses: func(err error) bool { return errors.As(err, &x509.HostnameError{}) }},
+		// A link to a parent node checks its identity, not the host name dialed (LinkClientConfig).
+		{name: "link, server under another name", server: f.node.ServerConfig, client: f.node.LinkClientConfig,
+			want: Identity{Region: testRegion, Node: testNode}},
+		{name: "link, server from another CA", server: f.otherNode.ServerConfig, client: f.node.LinkClientConfig,
+			clientRefuses: unknownCA},
+		{name: "link, a user's certificate as server", server: f.user.ServerConfig, client: f.node.LinkClientConfig,
+			clientRefuses: func(err error) bool { return errors.As(err, &x509.CertificateInvalidError{}) }},
 		{name: "client port, user", server: f.node.ClientPortConfig, client: clientFor(f.user, "localhost"),
 			want: Identity{Region: testRegion, User: testUser}},
 		{name: "client port, node", server: f.node.ClientPortConfig, client: clientFor(f.node, "localhost"),

@@ -114,6 +114,37 @@ func (f TLSFiles) ClientConfig(serverName string) (*tls.Config, error) {
 	}, nil
 }
 
+// LinkClientConfig returns the config of a node dialing another node of the federation (a leafnode
+// link to its parent): it presents Cert and accepts the server if its certificate chains to CA and
+// names a node, whatever host name the dialer used. A FeDist node is known by the identity in its
+// certificate, not by a host name: a child given several parent URLs (a root on three nodes) is
+// otherwise checked against the first URL's host on every one of them (nats-server keeps one TLS
+// name per remote), and its reconnect to a surviving parent node fails until that name is reset.
+func (f TLSFiles) LinkClientConfig() (*tls.Config, error) {
+	tc, err := f.ClientConfig("")
+	if err != nil {
+		return nil, err
+	}
+	pool := tc.RootCAs
+	// The chain is verified below against CA, without the host name check; nothing else is skipped.
+	tc.InsecureSkipVerify = true //nolint:gosec // verified in VerifyConnection
+	tc.VerifyConnection = func(cs tls.ConnectionState) error {
+		if len(cs.PeerCertificates) == 0 {
+			return errors.New("peer presented no certificate")
+		}
+		inter := x509.NewCertPool()
+		for _, c := range cs.PeerCertificates[1:] {
+			inter.AddCert(c)
+		}
+		if _, err := cs.PeerCertificates[0].Verify(x509.VerifyOptions{Roots: pool, Intermediates: inter,
+			KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}); err != nil {
+			return fmt.Errorf("failed to verify certificate of %s: %w", cs.PeerCertificates[0].Subject, err)
+		}
+		return requireNodePeer(cs)
+	}
+	return tc, nil
+}
+
 // requireNodePeer refuses a connection whose peer is not a FeDist node. The chain was already
 // verified by crypto/tls when this runs.
 func requireNodePeer(cs tls.ConnectionState) error {

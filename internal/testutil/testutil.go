@@ -2,8 +2,12 @@
 package testutil
 
 import (
+	"encoding/json"
+	"strings"
 	"testing"
 	"time"
+
+	"go.uber.org/goleak"
 
 	"github.com/fedist/fedist/overlay"
 	"github.com/fedist/fedist/regions"
@@ -47,4 +51,40 @@ func ConnectRegion(tb testing.TB, url string, opts ...nats.Option) *nats.Conn {
 	}
 	tb.Cleanup(nc.Close)
 	return nc
+}
+
+// NATSLeakIgnores are the goroutines embedded nats-servers and in-process clients leave behind by
+// design after every server shut down, for goleak.VerifyTestMain in packages that run whole
+// federations.
+func NATSLeakIgnores() []goleak.Option {
+	return []goleak.Option{
+		goleak.IgnoreAnyFunction("github.com/nats-io/nats-server/v2/server.(*Server).startGoRoutine.func1"),
+		goleak.IgnoreTopFunction("github.com/nats-io/nats-server/v2/server.(*ipQueue[...]).push"),
+		goleak.IgnoreAnyFunction("github.com/nats-io/nats-server/v2/server.(*Server).processClientOrLeafAuthentication"),
+		goleak.IgnoreAnyFunction("internal/poll.runtime_pollWait"),
+	}
+}
+
+// DaemonAddrs reads the listener URLs a daemon run with -log-json logged: its client and leafnode
+// URLs (the "broker started" line) and its monitoring address ("monitoring…"); "" for those not
+// logged yet.
+func DaemonAddrs(log string) (client, leaf, http string) {
+	for _, line := range strings.Split(log, "\n") {
+		var rec struct {
+			Message string `json:"message"`
+			Client  string `json:"client"`
+			Leaf    string `json:"leaf"`
+			HTTP    string `json:"http"`
+		}
+		if json.Unmarshal([]byte(line), &rec) != nil {
+			continue
+		}
+		switch {
+		case rec.Message == "broker started":
+			client, leaf = rec.Client, rec.Leaf
+		case strings.HasPrefix(rec.Message, "monitoring"):
+			http = rec.HTTP
+		}
+	}
+	return client, leaf, http
 }

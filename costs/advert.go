@@ -1,0 +1,165 @@
+package costs
+
+import (
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/fedist/fedist/regions"
+	"github.com/vmihailenco/msgpack/v5"
+	"golang.org/x/time/rate"
+)
+
+// MaxAdvertLinks bounds the links one advert may list: a node's tree links (its parent and its
+// children) and at most K shortcuts. A region with more children than this is split by the
+// operator long before; the bound keeps a forged advert from costing memory.
+const MaxAdvertLinks = 4096
+
+// Advert is one node's link state, spread to every region over the tree (msgpack, signed by the
+// node's identity). Costs are computed by the receiver from RTT and the far node's load, so every
+// region applies the same formula with its own Config.
+type Advert struct {
+	Region    regions.RegionID `msgpack:"r"`
+	Node      string           `msgpack:"n"`
+	Seq       uint64           `msgpack:"s"` // grows with every advert of the node, and across restarts
+	Time      int64            `msgpack:"t"` // sender's clock, unix ns; informational only
+	Coord     Coord            `msgpack:"c"`
+	Load      Load             `msgpack:"l"`
+	Shortcuts int              `msgpack:"k"` // shortcut connections held, opened and accepted
+	Links     AdvertLinks      `msgpack:"e"`
+}
+
+// AdvertLinks are an advert's links. They decode with their length checked before anything is
+// allocated: msgpack v5.4's reflection decoder ignores its own allocation limit for slices
+// (vmihailenco/msgpack#401), so an 8-byte advert could otherwise claim 2^32 links and exhaust the
+// node's memory.
+type AdvertLinks []AdvertLink
+
+// DecodeMsgpack implements msgpack.CustomDecoder.
+func (l *AdvertLinks) DecodeMsgpack(d *msgpack.Decoder) error {
+	n, err := d.DecodeArrayLen()
+	if err != nil {
+		return err
+	}
+	if n > MaxAdvertLinks {
+		return fmt.Errorf("%w: %d links (at most %d)", ErrAdvert, n, MaxAdvertLinks)
+	}
+	if n <= 0 {
+		*l = nil
+		return nil
+	}
+	out := make(AdvertLinks, n)
+	for i := range out {
+		if err := d.Decode(&out[i]); err != nil {
+			return err
+		}
+	}
+	*l = out
+	return nil
+}
+
+// AdvertLink is one link of an advert, from the advertising region to To.
+type AdvertLink struct {
+	To   regions.RegionID `msgpack:"t"`
+	Kind Kind             `msgpack:"k"`
+	RTT  uint32           `msgpack:"r"` // microseconds; 0 = not measured yet (not routable)
+	Up   bool             `msgpack:"u"`
+}
+
+// Marshal encodes the advert.
+func (a *Advert) Marshal() ([]byte, error) { return msgpack.Marshal(a) }
+
+// ParseAdvert decodes and checks an advert received from the network.
+func ParseAdvert(b []byte) (*Advert, error) {
+	var a Advert
+	if err := msgpack.Unmarshal(b, &a); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrAdvert, err)
+	}
+	if err := a.Check(); err != nil {
+		return nil, err
+	}
+	return &a, nil
+}
+
+// Check validates an advert's fields.
+func (a *Advert) Check() error {
+	switch {
+	case !a.Region.Valid():
+		return fmt.Errorf("%w: region 0000 is reserved", ErrAdvert)
+	case a.Node == "" || len(a.Node) > 64:
+		return fmt.Errorf("%w: node name must be 1..64 bytes", ErrAdvert)
+	case len(a.Links) > MaxAdvertLinks:
+		return fmt.Errorf("%w: %d links (at most %d)", ErrAdvert, len(a.Links), MaxAdvertLinks)
+	case a.Shortcuts < 0 || a.Shortcuts > MaxAdvertLinks:
+		return fmt.Errorf("%w: %d shortcuts", ErrAdvert, a.Shortcuts)
+	case len(a.Coord.Vec) > 0 && !a.Coord.Valid():
+		return fmt.Errorf("%w: invalid coordinate", ErrAdvert)
+	case a.Load.RelayQueue < 0 || a.Load.PendingBytes < 0 || a.Load.SlowConsumers < 0 ||
+		math.IsNaN(a.Load.CPU) || a.Load.CPU < 0 || a.Load.CPU > 1024:
+		return fmt.Errorf("%w: impossible load figures %+v", ErrAdvert, a.Load)
+	}
+	for _, l := range a.Links {
+		switch {
+		case !l.To.Valid() || l.To == a.Region:
+			return fmt.Errorf("%w: link from %s to %s", ErrAdvert, a.Region, l.To)
+		case l.Kind != Tree && l.Kind != Shortcut:
+			return fmt.Errorf("%w: link %s-%s has kind %d", ErrAdvert, a.Region, l.To, l.Kind)
+		}
+	}
+	return nil
+}
+
+// significant reports whether cur differs from prev enough to advertise before the refresh: a
+// link appeared, vanished, went up or down, or its RTT moved by ChangeRel and ChangeAbs; the shortcut count
+// changed; or the load moved the cost of the links into this node by LoadChange.
+// An RTT change must also reach ChangeAbs, so jitter on short links does not flood the federation.
+func significant(cfg *Config, prev, cur *Advert) bool {
+	if prev == nil || len(prev.Links) != len(cur.Links) || prev.Shortcuts != cur.Shortcuts {
+		return true
+	}
+	old := make(map[[2]uint32]AdvertLink, len(prev.Links))
+	for _, l := range prev.Links {
+		old[[2]uint32{uint32(l.To), uint32(l.Kind)}] = l
+	}
+	for _, l := range cur.Links {
+		p, ok := old[[2]uint32{uint32(l.To), uint32(l.Kind)}]
+		if !ok || p.Up != l.Up || (p.RTT == 0) != (l.RTT == 0) {
+			return true
+		}
+		moved := math.Abs(float64(l.RTT) - float64(p.RTT)) // µs
+		if moved > cfg.ChangeRel*float64(p.RTT) && moved >= float64(cfg.ChangeAbs.Microseconds()) {
+			return true
+		}
+	}
+	loadMs := func(l Load) float64 { return Cost(cfg, 0, l) }
+	return math.Abs(loadMs(cur.Load)-loadMs(prev.Load)) > cfg.LoadChange
+}
+
+// Advertiser decides when a node sends its advert: at once on a significant change, at most once
+// per AdvertMinGap (a token bucket from golang.org/x/time/rate, driven by the caller's clock), and
+// every AdvertEvery regardless. It is not safe for concurrent use.
+type Advertiser struct {
+	cfg      *Config
+	limit    *rate.Limiter
+	last     *Advert
+	lastSent time.Time
+	seq      uint64
+}
+
+// NewAdvertiser returns an advertiser whose sequence starts at start (use the node's start time in
+// unix ns, so a restarted node's adverts replace its old ones).
+func NewAdvertiser(cfg *Config, start uint64) *Advertiser {
+	return &Advertiser{cfg: cfg, limit: rate.NewLimiter(rate.Every(cfg.AdvertMinGap), 1), seq: start}
+}
+
+// Next returns the advert to send now with its sequence number set, or nil when nothing is due.
+func (a *Advertiser) Next(cur Advert, now time.Time) *Advert {
+	due := a.last == nil || now.Sub(a.lastSent) >= a.cfg.AdvertEvery || significant(a.cfg, a.last, &cur)
+	if !due || !a.limit.AllowN(now, 1) {
+		return nil
+	}
+	a.seq++
+	cur.Seq, cur.Time = a.seq, now.UnixNano()
+	a.last, a.lastSent = &cur, now
+	return &cur
+}

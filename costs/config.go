@@ -1,0 +1,112 @@
+package costs
+
+import (
+	"fmt"
+	"time"
+)
+
+// Config tunes measurement, cost and routing. All durations are wall-clock; all costs are in
+// milliseconds of equivalent round-trip delay.
+type Config struct {
+	// Window is how many recent samples the estimator keeps per link; RTT and offset come from the
+	// sample of least delay among them (NTP's clock filter), which drops queueing outliers.
+	Window int
+	// MaxRTT rejects samples whose delay is above it (a sample from a stalled peer or a reply that
+	// waited behind a reconnect); MinRTT rejects negative and zero delays.
+	MaxRTT time.Duration
+	// SampleTTL drops samples older than this from the window, so an RTT that rose is followed.
+	SampleTTL time.Duration
+
+	// ProbeIdle: a link that carried no timed traffic for this long gets one probe. A link that
+	// carries at least one timed message per ProbeIdle gets none.
+	ProbeIdle time.Duration
+	// DownRTTs and DownMin: a link whose oldest unanswered exchange is older than
+	// max(DownMin, DownRTTs × RTT) is marked down. It comes back up with the next answer.
+	DownRTTs float64
+	DownMin  time.Duration
+
+	// Cost weights (see Cost): the link's RTT plus these penalties at the far node.
+	RelayHop      float64 // ms added for every relay a path crosses (one per shortcut and per waypoint)
+	QueueWeight   float64 // ms per message waiting in the far node's relay
+	PendingWeight float64 // ms per MiB pending at the far node's server
+	SlowWeight    float64 // ms per slow consumer reported at the far node since its last advert
+	CPUWeight     float64 // ms at 100 % CPU of the far node (scaled linearly above CPUKnee)
+	CPUKnee       float64 // CPU share below which CPU costs nothing
+
+	// Adverts.
+	AdvertEvery  time.Duration // refresh period when nothing changed
+	AdvertMinGap time.Duration // rate limit: at most one advert per gap, however much changes
+	ChangeRel    float64       // a link RTT that moved by this fraction…
+	ChangeAbs    time.Duration // …and by at least this much is a significant change
+	LoadChange   float64       // ms: a load whose cost (see Cost) moved by this much is a significant change
+	AdvertTTL    time.Duration // a region silent this long is dropped from the graph
+
+	// Routing.
+	SwitchRel float64 // a new path must be cheaper by this fraction…
+	SwitchAbs float64 // …and by this many ms to replace a working one (hysteresis)
+
+	// Shortcuts.
+	K          int           // at most K shortcut connections per node, opened and accepted
+	MinGain    float64       // ms × msg/s of gain below which no shortcut is opened
+	IdleClose  time.Duration // a shortcut that carried nothing for this long is closed
+	Dimensions int           // Vivaldi coordinate dimensions
+}
+
+// DefaultConfig returns settings for WAN federations.
+func DefaultConfig() Config {
+	return Config{
+		Window:        8,                // NTP keeps 8; enough to hold one unqueued sample at 1 msg/s
+		MaxRTT:        5 * time.Second,  // beyond any real WAN path; such a sample waited somewhere
+		SampleTTL:     30 * time.Second, // an RTT that rose is followed within half a minute
+		ProbeIdle:     time.Second,      // busy links (≥ 1 timed msg/s) never see a probe
+		DownRTTs:      4,                // four round trips without an answer is not jitter
+		DownMin:       300 * time.Millisecond,
+		RelayHop:      0.3, // measured relay republish cost on loopback, rounded up (BENCHMARKS.md)
+		QueueWeight:   0.05,
+		PendingWeight: 2,
+		SlowWeight:    5,
+		CPUWeight:     50,
+		CPUKnee:       0.7,
+		AdvertEvery:   10 * time.Second, // refresh; lost adverts are replaced within this
+		AdvertMinGap:  500 * time.Millisecond,
+		ChangeRel:     0.10,
+		ChangeAbs:     time.Millisecond, // jitter on a 2 ms link is not news worth a broadcast
+		LoadChange:    5,                // CPU swinging between 70 and 80 % is not either
+		AdvertTTL:     45 * time.Second, // four refreshes plus slack
+		SwitchRel:     0.05,             // 5 % and…
+		SwitchAbs:     1,                // …1 ms: jitter on a 40 ms link does not flap routes
+		K:             4,                // 95-100 % of pairs within 1.10× the oracle on the dev matrices
+		MinGain:       1,
+		IdleClose:     30 * time.Second,
+		Dimensions:    8, // as in serf
+	}
+}
+
+// Validate checks the config.
+func (c *Config) Validate() error {
+	switch {
+	case c.Window < 1:
+		return fmt.Errorf("%w: Window %d must be at least 1", ErrConfig, c.Window)
+	case c.MaxRTT <= 0 || c.SampleTTL <= 0 || c.ProbeIdle <= 0 || c.DownMin <= 0:
+		return fmt.Errorf("%w: MaxRTT, SampleTTL, ProbeIdle and DownMin must be positive", ErrConfig)
+	case c.DownRTTs < 1:
+		return fmt.Errorf("%w: DownRTTs %v must be at least 1", ErrConfig, c.DownRTTs)
+	case c.RelayHop < 0 || c.QueueWeight < 0 || c.PendingWeight < 0 || c.SlowWeight < 0 || c.CPUWeight < 0:
+		return fmt.Errorf("%w: cost weights must not be negative", ErrConfig)
+	case c.CPUKnee < 0 || c.CPUKnee >= 1:
+		return fmt.Errorf("%w: CPUKnee %v must be in [0, 1)", ErrConfig, c.CPUKnee)
+	case c.AdvertEvery <= 0 || c.AdvertMinGap <= 0 || c.AdvertMinGap > c.AdvertEvery:
+		return fmt.Errorf("%w: AdvertMinGap %v must be positive and at most AdvertEvery %v", ErrConfig, c.AdvertMinGap, c.AdvertEvery)
+	case c.AdvertTTL <= c.AdvertEvery:
+		return fmt.Errorf("%w: AdvertTTL %v must exceed AdvertEvery %v", ErrConfig, c.AdvertTTL, c.AdvertEvery)
+	case c.ChangeRel <= 0 || c.ChangeAbs < 0 || c.LoadChange < 0 || c.SwitchRel < 0 || c.SwitchAbs < 0:
+		return fmt.Errorf("%w: ChangeRel must be positive, ChangeAbs, SwitchRel and SwitchAbs not negative", ErrConfig)
+	case c.K < 0 || c.K > 64:
+		return fmt.Errorf("%w: K %d must be 0..64 (-shortcuts)", ErrConfig, c.K)
+	case c.MinGain < 0 || c.IdleClose <= 0:
+		return fmt.Errorf("%w: MinGain must not be negative and IdleClose must be positive", ErrConfig)
+	case c.Dimensions < 2 || c.Dimensions > 16:
+		return fmt.Errorf("%w: Dimensions %d must be 2..16", ErrConfig, c.Dimensions)
+	}
+	return nil
+}
