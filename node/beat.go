@@ -95,9 +95,9 @@ func (n *Node) isRoot(r regions.RegionID) bool {
 	return e != nil && e.IsRoot()
 }
 
-// sendBeat publishes the writer's beat.
-func (n *Node) sendBeat() {
-	data, err := n.sec.seal(SubjectBeat, &Beat{Root: n.Region().String(), Revision: n.view.Revision()})
+// sendBeat publishes the writer's beat with the registry's revision rev.
+func (n *Node) sendBeat(rev uint64) {
+	data, err := n.sec.seal(SubjectBeat, &Beat{Root: n.Region().String(), Revision: rev})
 	if err == nil {
 		err = n.nc.Publish(SubjectBeat, data)
 	}

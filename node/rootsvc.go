@@ -64,7 +64,7 @@ func (s *rootService) start() error {
 			if s.setWriter(s.elected()) {
 				s.evaluate(time.Now())
 				if time.Since(beat) >= s.n.cfg.BeatEvery {
-					s.n.sendBeat()
+					s.n.sendBeat(s.beatRevision())
 					beat = time.Now()
 				}
 			}
@@ -74,6 +74,18 @@ func (s *rootService) start() error {
 		}
 	}()
 	return nil
+}
+
+// beatRevision is the registry's revision for the beat: the stream's last sequence, not the
+// writer's view, which lags like any other watch after a takeover (its ordered consumer was on the
+// lost node). Every node compares its own copy with it, the writer's included (listenBeats), so a
+// lagging view is restarted wherever it is. The view's revision stands in when the stream has no
+// leader to answer.
+func (s *rootService) beatRevision() uint64 {
+	ctx, cancel := context.WithTimeout(s.n.ctx, s.n.cfg.BeatEvery/2)
+	defer cancel()
+	seq, _ := s.lastSequence(ctx) // 0 on error
+	return max(seq, s.n.view.Revision())
 }
 
 func (s *rootService) respond(m *nats.Msg, rep Reply) { s.respondAny(m, &rep) }
