@@ -29,6 +29,8 @@ type Broker struct {
 	srv      *server.Server
 
 	closeOnce sync.Once
+	stop      chan struct{} // closed at shutdown: ends sweepAppMappings
+	wg        sync.WaitGroup
 }
 
 // Start validates cfg, starts the server and waits until it accepts clients.
@@ -85,7 +87,11 @@ func Start(cfg Config) (*Broker, error) {
 			}
 		}
 	}
-	return &Broker{cfg: cfg, internal: auth.internal, opts: opts, srv: srv}, nil
+	b := &Broker{cfg: cfg, internal: auth.internal, opts: opts, srv: srv, stop: make(chan struct{})}
+	if app, err := srv.LookupAccount(AppAccount); err == nil {
+		b.sweepAppMappings(app, b.stop)
+	}
+	return b, nil
 }
 
 func serverOptions(c *Config) (*server.Options, error) {
@@ -373,7 +379,11 @@ func (b *Broker) Shutdown(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("broker %s shutdown: %w", b.Name(), err)
 	}
-	b.closeOnce.Do(b.srv.Shutdown)
+	b.closeOnce.Do(func() {
+		close(b.stop)
+		b.srv.Shutdown()
+	})
+	b.wg.Wait()
 	b.srv.WaitForShutdown()
 	return nil
 }

@@ -161,15 +161,19 @@ func (f *fed) plain(t testing.TB, r regions.RegionID, opts ...nats.Option) (*nat
 	return nc, errs
 }
 
-// expectDenied waits for the permissions violation that names subject.
-func expectDenied(t testing.TB, errs chan error, subject string) {
+// expectDenied waits for the permissions violation that names subject (or one of or).
+func expectDenied(t testing.TB, errs chan error, subject string, or ...string) {
 	t.Helper()
 	timeout := time.After(5 * time.Second)
 	for {
 		select {
 		case err := <-errs:
-			if errors.Is(err, nats.ErrPermissionViolation) && strings.Contains(err.Error(), `"`+subject+`"`) {
-				return
+			if errors.Is(err, nats.ErrPermissionViolation) {
+				for _, s := range append([]string{subject}, or...) {
+					if strings.Contains(err.Error(), `"`+s+`"`) {
+						return
+					}
+				}
 			}
 			t.Logf("other asynchronous error: %v", err)
 		case <-timeout:
