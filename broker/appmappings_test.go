@@ -1,7 +1,6 @@
 package broker
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
@@ -30,18 +29,7 @@ func domainMappings(t *testing.T, b *Broker, acc string) []string {
 // them within a sweep of the link coming up, while FeDist's own account, whose registry mirrors
 // are sourced by domain, keeps them.
 func TestAppAccountLosesDomainMappings(t *testing.T) {
-	parent, err := Start(DefaultConfig(0x0001, "p", t.TempDir()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer parent.Shutdown(context.Background())
-	cc := DefaultConfig(0x00a0, "c", t.TempDir())
-	cc.ParentURLs = []string{parent.LeafURL()}
-	child, err := Start(cc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer child.Shutdown(context.Background())
+	parent, child := parentAndChild(t)
 	deadline := time.Now().Add(10 * time.Second)
 	for parent.ChildLinks()[0x00a0]["c"] != LinkBoth {
 		if time.Now().After(deadline) {

@@ -64,18 +64,27 @@ func TestConfigValidate(t *testing.T) {
 }
 
 // TestParentAndChildren starts a parent and a child broker and checks that each sees the other.
-func TestParentAndChildren(t *testing.T) {
+// parentAndChild starts a parent broker (region 0001) and a child (00a0) linked to it; both are
+// shut down when the test ends.
+func parentAndChild(t *testing.T) (parent, child *Broker) {
+	t.Helper()
 	parent, err := Start(DefaultConfig(0x0001, "p", t.TempDir()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer parent.Shutdown(context.Background())
+	t.Cleanup(func() { _ = parent.Shutdown(context.Background()) })
 	cc := DefaultConfig(0x00a0, "c", t.TempDir())
 	cc.ParentURLs = []string{parent.LeafURL()}
-	child, err := Start(cc)
+	child, err = Start(cc)
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = child.Shutdown(context.Background()) })
+	return parent, child
+}
+
+func TestParentAndChildren(t *testing.T) {
+	parent, child := parentAndChild(t)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		r, node, up := child.Parent()
