@@ -1,0 +1,204 @@
+package shortcutsim
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/fedist/fedist/costs"
+	"github.com/fedist/fedist/integration/topo"
+	"github.com/fedist/fedist/regions"
+)
+
+// Result is what one simulation reached.
+type Result struct {
+	Pairs       int     // ordered pairs
+	Within      int     // pairs whose route cost ≤ 1.10 × oracle
+	WithinPlus2 int     // pairs whose route cost ≤ 1.10 × oracle + 2 ms (the lab's bound)
+	OnTree      int     // pairs whose best route is the tree path
+	Rounds      int     // rounds until one changed nothing (MaxRounds if none did)
+	Settled     bool    // a round changed nothing
+	Changes     int     // shortcuts opened and closed over all rounds
+	Shortcuts   int     // shortcuts open at the end
+	MostPerNode int     // the most shortcuts one region held at the end (K bounds it)
+	WorstRatio  float64 // the largest route cost / oracle
+	Worst       [2]regions.RegionID
+}
+
+// MaxRounds bounds a simulation that does not settle.
+const MaxRounds = 50
+
+// shortcut is an open shortcut: opened by From, accepted by To.
+type shortcut struct{ From, To regions.RegionID }
+
+// Options vary the simulation.
+type Options struct {
+	Rate float64 // msgs/s from every region to every other
+	// Penalty is added to the cost of every link, as a load penalty (costs.Cost) reported alike
+	// by every node would be: what nodes sharing one process's CPU report in the lab.
+	Penalty float64
+}
+
+// Run simulates cfg's shortcut choice on t.
+func Run(t *topo.Topology, cfg costs.Config, o Options) (Result, error) {
+	rate := o.Rate
+	rs := t.Regions()
+	ids := make([]regions.RegionID, len(rs))
+	for i, r := range rs {
+		ids[i] = r.ID
+	}
+	slices.Sort(ids)
+	traffic := map[regions.RegionID]float64{}
+	for _, id := range ids {
+		traffic[id] = rate
+	}
+	open := map[shortcut]bool{}
+	count := func(r regions.RegionID) int {
+		n := 0
+		for s := range open {
+			if s.From == r || s.To == r {
+				n++
+			}
+		}
+		return n
+	}
+	now := time.Unix(0, 0)
+	var res Result
+	for res.Rounds < MaxRounds && !res.Settled {
+		res.Rounds++
+		changed := 0
+		for _, me := range ids {
+			g, err := graph(t, ids, open, o.Penalty)
+			if err != nil {
+				return res, err
+			}
+			mine := map[regions.RegionID]time.Time{}
+			fixed := map[regions.RegionID]bool{}
+			for s := range open {
+				switch me {
+				case s.From:
+					mine[s.To] = now
+				case s.To:
+					fixed[s.From] = true
+				}
+			}
+			sel := costs.Select(&cfg, costs.SelectInput{
+				Me: me, Graph: g, Traffic: withoutMe(traffic, me), Open: mine, Inbound: len(fixed), Fixed: fixed, Now: now,
+				Estimate: func(p regions.RegionID) (float64, bool) {
+					rtt, ok := t.LinkRTT(me, p)
+					return rtt + o.Penalty, ok
+				},
+				PeerFull: func(p regions.RegionID) bool { return count(p) >= cfg.K },
+			})
+			for _, p := range sel.Close {
+				if open[shortcut{me, p}] {
+					delete(open, shortcut{me, p})
+					changed++
+				}
+			}
+			for _, p := range sel.Open {
+				if count(me) < cfg.K && count(p) < cfg.K && !open[shortcut{me, p}] && !open[shortcut{p, me}] {
+					open[shortcut{me, p}] = true
+					changed++
+				}
+			}
+		}
+		res.Changes += changed
+		res.Settled = changed == 0
+	}
+	g, err := graph(t, ids, open, o.Penalty)
+	if err != nil {
+		return res, err
+	}
+	res.Shortcuts = len(open)
+	for _, id := range ids {
+		res.MostPerNode = max(res.MostPerNode, count(id))
+		routes := costs.Compute(id, g, &cfg)
+		for _, d := range ids {
+			if d == id {
+				continue
+			}
+			res.Pairs++
+			oracle, err := t.OracleRTT(id, d)
+			if err != nil {
+				return res, err
+			}
+			r, ok := routes[d]
+			if !ok {
+				return res, fmt.Errorf("%s has no route to %s", id, d)
+			}
+			cost, _ := pathRTT(t, r.Path)
+			if cost <= 1.10*oracle+1e-9 {
+				res.Within++
+			}
+			if cost <= 1.10*oracle+2 {
+				res.WithinPlus2++
+			}
+			if tree, err := t.TreeRTT(id, d); err == nil && cost >= tree-1e-9 {
+				res.OnTree++
+			}
+			if ratio := cost / oracle; ratio > res.WorstRatio {
+				res.WorstRatio, res.Worst = ratio, [2]regions.RegionID{id, d}
+			}
+		}
+	}
+	return res, nil
+}
+
+// graph is the link-state graph: tree links and open shortcuts, both ways, at their matrix RTT.
+func graph(t *topo.Topology, ids []regions.RegionID, open map[shortcut]bool, penalty float64) (*costs.Graph, error) {
+	out := map[regions.RegionID][]costs.Edge{}
+	add := func(a, b regions.RegionID, kind costs.Kind) error {
+		rtt, ok := t.LinkRTT(a, b)
+		if !ok {
+			return fmt.Errorf("no RTT for %s-%s", a, b)
+		}
+		out[a] = append(out[a], costs.Edge{From: a, To: b, Kind: kind, Cost: rtt + penalty, Up: true})
+		out[b] = append(out[b], costs.Edge{From: b, To: a, Kind: kind, Cost: rtt + penalty, Up: true})
+		return nil
+	}
+	for _, r := range t.Regions() {
+		if r.Parent != 0 {
+			if err := add(r.ID, r.Parent, costs.Tree); err != nil {
+				return nil, err
+			}
+		}
+	}
+	for _, s := range slices.SortedFunc(maps.Keys(open), func(a, b shortcut) int {
+		if a.From != b.From {
+			return int(a.From) - int(b.From)
+		}
+		return int(a.To) - int(b.To)
+	}) {
+		if err := add(s.From, s.To, costs.Shortcut); err != nil {
+			return nil, err
+		}
+	}
+	g := costs.NewGraph()
+	for _, id := range ids {
+		if err := g.SetEdges(id, out[id]); err != nil {
+			return nil, err
+		}
+	}
+	return g, nil
+}
+
+// pathRTT is the matrix RTT along path.
+func pathRTT(t *topo.Topology, path []regions.RegionID) (float64, bool) {
+	sum := 0.0
+	for i := 1; i < len(path); i++ {
+		rtt, ok := t.LinkRTT(path[i-1], path[i])
+		if !ok {
+			return 0, false
+		}
+		sum += rtt
+	}
+	return sum, true
+}
+
+func withoutMe(traffic map[regions.RegionID]float64, me regions.RegionID) map[regions.RegionID]float64 {
+	out := maps.Clone(traffic)
+	delete(out, me)
+	return out
+}
