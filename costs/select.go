@@ -61,9 +61,10 @@ type Selection struct {
 //  2. Candidates: the maxCandidates busiest destinations that are not me, not open, not Fixed, not a tree
 //     neighbour (up or down: a tree link comes back by itself), with a known estimate and not
 //     PeerFull. dist(p,·) is computed once per candidate.
-//  3. While slots remain (K − open shortcuts kept − Inbound), open the candidate of highest gain if
-//     that gain is positive and at least Config.MinGain; the shortcut is added to the graph at
-//     cost est(p) and the gains are recomputed.
+//  3. While slots remain (K − open shortcuts kept − Inbound), and fewer than Config.OpensPerCall
+//     were chosen in this call, open the candidate of highest gain if that gain is positive and at
+//     least Config.MinGain; the shortcut is added to the graph at cost est(p) and the gains are
+//     recomputed.
 //  4. If no slot is left, replace at most one shortcut: the weakest kept one, by its current gain
 //     (what the traffic would lose without it), is closed and the best remaining candidate is
 //     opened, if that candidate passes step 3's test and gains more than twice as much. Only
@@ -97,6 +98,9 @@ func Select(cfg *Config, in SelectInput) Selection {
 	}
 	base := distances(in.Me, g, cfg)
 	for ; free > 0; free-- {
+		if cfg.OpensPerCall > 0 && len(sel.Open) == cfg.OpensPerCall {
+			return sel
+		}
 		i, gain := bestCandidate(cfg, cands, base, traffic)
 		if i < 0 || gain <= 0 || gain < cfg.MinGain {
 			return sel

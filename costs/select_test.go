@@ -18,6 +18,7 @@ var selectNow = time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
 func selectBase() (Config, SelectInput) {
 	cfg := DefaultConfig()
 	cfg.RelayHop, cfg.K, cfg.MinGain, cfg.IdleClose = 1, 2, 1, 30*time.Second
+	cfg.OpensPerCall = 0 // the cases below choose several at once unless they say otherwise
 	g := NewGraph()
 	tree := map[regions.RegionID][]regions.RegionID{1: {2, 3, 4, 5}, 3: {6}}
 	cost := map[regions.RegionID]float64{1: 50, 3: 1}
@@ -110,6 +111,11 @@ func TestSelect(t *testing.T) {
 		{"no pick the router would not switch to", func(_ *Config, in *SelectInput) {
 			in.Traffic = map[regions.RegionID]float64{3: 10, 6: 10} // 0006 direct saves 1 ms of 22 over 0003's shortcut
 		}, ids(3), nil},
+		{"one open per call", func(c *Config, _ *SelectInput) { c.OpensPerCall = 1 }, ids(3), nil},
+		{"one open per call, then the next", func(c *Config, in *SelectInput) {
+			c.OpensPerCall = 1
+			withShortcut(in, 3, 20, selectNow)
+		}, ids(4), nil},
 		{"ties by region ID", func(c *Config, in *SelectInput) {
 			c.K = 1
 			in.Traffic = map[regions.RegionID]float64{5: 7, 4: 7}

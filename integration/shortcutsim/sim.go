@@ -3,6 +3,7 @@ package shortcutsim
 import (
 	"fmt"
 	"maps"
+	"math/rand/v2"
 	"slices"
 	"time"
 
@@ -13,16 +14,16 @@ import (
 
 // Result is what one simulation reached.
 type Result struct {
-	Pairs       int     // ordered pairs
-	Within      int     // pairs whose route cost ≤ 1.10 × oracle
-	WithinPlus2 int     // pairs whose route cost ≤ 1.10 × oracle + 2 ms (the lab's bound)
-	OnTree      int     // pairs whose best route is the tree path
-	Rounds      int     // rounds until one changed nothing (MaxRounds if none did)
-	Settled     bool    // a round changed nothing
-	Changes     int     // shortcuts opened and closed over all rounds
-	Shortcuts   int     // shortcuts open at the end
-	MostPerNode int     // the most shortcuts one region held at the end (K bounds it)
-	WorstRatio  float64 // the largest route cost / oracle
+	Pairs       int                   // ordered pairs
+	Within      int                   // pairs whose route cost ≤ 1.10 × oracle
+	WithinPlus2 int                   // pairs whose route cost ≤ 1.10 × oracle + 2 ms (the lab's bound)
+	OnTree      int                   // pairs whose best route is the tree path
+	Rounds      int                   // rounds until one changed nothing (MaxRounds if none did)
+	Settled     bool                  // a round changed nothing
+	Changes     int                   // shortcuts opened and closed over all rounds
+	Shortcuts   [][2]regions.RegionID // open at the end: opener, accepter
+	MostPerNode int                   // the most shortcuts one region held at the end (K bounds it)
+	WorstRatio  float64               // the largest route cost / oracle
 	Worst       [2]regions.RegionID
 }
 
@@ -38,6 +39,14 @@ type Options struct {
 	// Penalty is added to the cost of every link, as a load penalty (costs.Cost) reported alike
 	// by every node would be: what nodes sharing one process's CPU report in the lab.
 	Penalty float64
+	// CountTransit adds to a region's traffic what other regions' routes send through it (as the
+	// relay counts every message it forwards), not only its own.
+	CountTransit bool
+	// Simultaneous: every region decides on the graph as it was at the start of the round, and the
+	// choices are applied in a random order (Seed), a full peer refusing, as nodes deciding at the
+	// same moment on the same adverts would. Otherwise each region sees the choices made before it.
+	Simultaneous bool
+	Seed         uint64
 }
 
 // Run simulates cfg's shortcut choice on t.
@@ -68,29 +77,13 @@ func Run(t *topo.Topology, cfg costs.Config, o Options) (Result, error) {
 	for res.Rounds < MaxRounds && !res.Settled {
 		res.Rounds++
 		changed := 0
-		for _, me := range ids {
-			g, err := graph(t, ids, open, o.Penalty)
-			if err != nil {
-				return res, err
-			}
-			mine := map[regions.RegionID]time.Time{}
-			fixed := map[regions.RegionID]bool{}
-			for s := range open {
-				switch me {
-				case s.From:
-					mine[s.To] = now
-				case s.To:
-					fixed[s.From] = true
-				}
-			}
-			sel := costs.Select(&cfg, costs.SelectInput{
-				Me: me, Graph: g, Traffic: withoutMe(traffic, me), Open: mine, Inbound: len(fixed), Fixed: fixed, Now: now,
-				Estimate: func(p regions.RegionID) (float64, bool) {
-					rtt, ok := t.LinkRTT(me, p)
-					return rtt + o.Penalty, ok
-				},
-				PeerFull: func(p regions.RegionID) bool { return count(p) >= cfg.K },
-			})
+		type choice struct {
+			me  regions.RegionID
+			sel costs.Selection
+		}
+		var choices []choice
+		apply := func(c choice) {
+			me, sel := c.me, c.sel
 			for _, p := range sel.Close {
 				if open[shortcut{me, p}] {
 					delete(open, shortcut{me, p})
@@ -104,6 +97,49 @@ func Run(t *topo.Topology, cfg costs.Config, o Options) (Result, error) {
 				}
 			}
 		}
+		g, err := graph(t, ids, open, o.Penalty)
+		if err != nil {
+			return res, err
+		}
+		rnd := rand.New(rand.NewPCG(o.Seed, uint64(res.Rounds)))
+		for _, me := range ids {
+			if !o.Simultaneous {
+				if g, err = graph(t, ids, open, o.Penalty); err != nil {
+					return res, err
+				}
+			}
+			demand := withoutMe(traffic, me)
+			if o.CountTransit {
+				addTransit(demand, me, ids, g, &cfg, rate)
+			}
+			mine := map[regions.RegionID]time.Time{}
+			fixed := map[regions.RegionID]bool{}
+			for s := range open {
+				switch me {
+				case s.From:
+					mine[s.To] = now
+				case s.To:
+					fixed[s.From] = true
+				}
+			}
+			sel := costs.Select(&cfg, costs.SelectInput{
+				Me: me, Graph: g, Traffic: demand, Open: mine, Inbound: len(fixed), Fixed: fixed, Now: now,
+				Estimate: func(p regions.RegionID) (float64, bool) {
+					rtt, ok := t.LinkRTT(me, p)
+					return rtt + o.Penalty, ok
+				},
+				PeerFull: func(p regions.RegionID) bool { return count(p) >= cfg.K },
+			})
+			if o.Simultaneous {
+				choices = append(choices, choice{me, sel})
+			} else {
+				apply(choice{me, sel})
+			}
+		}
+		rnd.Shuffle(len(choices), func(i, j int) { choices[i], choices[j] = choices[j], choices[i] })
+		for _, c := range choices {
+			apply(c)
+		}
 		res.Changes += changed
 		res.Settled = changed == 0
 	}
@@ -111,7 +147,10 @@ func Run(t *topo.Topology, cfg costs.Config, o Options) (Result, error) {
 	if err != nil {
 		return res, err
 	}
-	res.Shortcuts = len(open)
+	for s := range open {
+		res.Shortcuts = append(res.Shortcuts, [2]regions.RegionID{s.From, s.To})
+	}
+	slices.SortFunc(res.Shortcuts, func(a, b [2]regions.RegionID) int { return int(a[0])<<16 + int(a[1]) - (int(b[0])<<16 + int(b[1])) })
 	for _, id := range ids {
 		res.MostPerNode = max(res.MostPerNode, count(id))
 		routes := costs.Compute(id, g, &cfg)
@@ -201,4 +240,24 @@ func withoutMe(traffic map[regions.RegionID]float64, me regions.RegionID) map[re
 	out := maps.Clone(traffic)
 	delete(out, me)
 	return out
+}
+
+// addTransit adds to demand, for every other region's route that crosses me before its end, that
+// region's rate to the route's destination.
+func addTransit(demand map[regions.RegionID]float64, me regions.RegionID, ids []regions.RegionID, g *costs.Graph, cfg *costs.Config, rate float64) {
+	for _, v := range ids {
+		if v == me {
+			continue
+		}
+		for d, r := range costs.Compute(v, g, cfg) {
+			if d == me {
+				continue
+			}
+			for _, hop := range r.Path[1 : len(r.Path)-1] {
+				if hop == me {
+					demand[d] += rate
+				}
+			}
+		}
+	}
 }
