@@ -233,26 +233,15 @@ func (e *engine) probe(peer regions.RegionID) {
 
 // everySecond turns the traffic counts into rates, reads the load and chooses shortcuts.
 func (e *engine) everySecond(now time.Time, elapsed time.Duration) {
-	secs := elapsed.Seconds()
-	if secs <= 0 || secs > 10 {
-		secs = 1
+	if elapsed <= 0 || elapsed > 10*time.Second {
+		elapsed = time.Second
 	}
-	e.mu.Lock()
-	for d := range e.rates {
-		e.rates[d] *= 0.5 // decay: a destination's rate halves every silent second
-		if e.rates[d] < 0.01 {
-			delete(e.rates, d)
-		}
-	}
-	e.mu.Unlock()
 	e.sentMu.Lock()
 	sent := e.sent
 	e.sent = make(map[regions.RegionID]uint64, len(sent))
 	e.sentMu.Unlock()
 	e.mu.Lock()
-	for d, n := range sent {
-		e.rates[d] += float64(n) / secs * 0.5
-	}
+	costs.UpdateRates(e.rates, sent, elapsed, e.cfg.RateHalfLife)
 	e.mu.Unlock()
 	e.readLoad()
 	e.chooseShortcuts(now)

@@ -47,6 +47,10 @@ type Options struct {
 	// same moment on the same adverts would. Otherwise each region sees the choices made before it.
 	Simultaneous bool
 	Seed         uint64
+	// EstimateError makes the estimate of an unopened link (network coordinates in the engine)
+	// off by up to this fraction either way, fixed per pair (Seed); the graph keeps the true RTT
+	// of open links, as the engine measures them once open.
+	EstimateError float64
 }
 
 // Run simulates cfg's shortcut choice on t.
@@ -126,6 +130,11 @@ func Run(t *topo.Topology, cfg costs.Config, o Options) (Result, error) {
 				Me: me, Graph: g, Traffic: demand, Open: mine, Inbound: len(fixed), Fixed: fixed, Now: now,
 				Estimate: func(p regions.RegionID) (float64, bool) {
 					rtt, ok := t.LinkRTT(me, p)
+					if o.EstimateError > 0 {
+						a, b := min(me, p), max(me, p)
+						u := rand.New(rand.NewPCG(o.Seed, uint64(a)<<16|uint64(b))).Float64()*2 - 1
+						rtt *= 1 + o.EstimateError*u
+					}
 					return rtt + o.Penalty, ok
 				},
 				PeerFull: func(p regions.RegionID) bool { return count(p) >= cfg.K },

@@ -24,6 +24,11 @@ func TestSimulate(t *testing.T) {
 			runs = append(runs, run{4, opens, Options{Simultaneous: true, Seed: seed}})
 		}
 	}
+	for seed := range uint64(4) {
+		for _, e := range []float64{0.1, 0.3} {
+			runs = append(runs, run{4, 1, Options{Simultaneous: true, Seed: seed, EstimateError: e}})
+		}
+	}
 	for _, file := range []string{"../testdata/world.json", "../testdata/ibm.json"} {
 		top, err := topo.Load(file)
 		if err != nil {
