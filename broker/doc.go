@@ -9,7 +9,9 @@
 // applications; each link to the parent is one leafnode connection per account. One authenticator
 // admits every connection: node certificates (mutual TLS) or the leaf token on leafnode links,
 // configured users or client certificates on the client port, the node's own in-process users.
-// A parent restricts what its children's links may carry (Config.ChildExports).
+// A parent restricts what its children's links may carry (Config.ChildExports). The applications'
+// account is kept free of JetStream's domain mappings, which nothing there uses and every message
+// would be matched against (appmappings.go).
 //
 // The broker knows nothing of registries, routes or costs; the subject lists it enforces come from
 // its callers (node, overlay).
