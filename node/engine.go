@@ -73,7 +73,8 @@ type shortcutConn struct {
 	nc       *nats.Conn
 	opened   time.Time
 	lastUsed time.Time
-	lastMsgs uint64
+	lastMsgs uint64 // this node's messages over it (its link's count)
+	lastIn   uint64 // the peer's messages through it (overlay.ShortcutsInbound)
 }
 
 func newEngine(n *Node) *engine {

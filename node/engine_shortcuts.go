@@ -90,9 +90,15 @@ func (e *engine) readLoad() {
 
 // chooseShortcuts opens and closes shortcuts (costs.Select) and marks used ones.
 func (e *engine) chooseShortcuts(now time.Time) {
+	inbound := e.n.ov.ShortcutsInbound() // before e.mu: the overlay's lock is never taken inside it
 	e.mu.Lock()
 	open := map[regions.RegionID]time.Time{}
 	for peer, sc := range e.shortcuts {
+		// Used when it carried messages either way: the peer routes its own traffic over it too,
+		// and closing it as idle under that traffic breaks the peer's routes.
+		if in := inbound[peer]; in != sc.lastIn {
+			sc.lastIn, sc.lastUsed = in, now
+		}
 		if l := e.links[peer]; l != nil {
 			if m := l.Status(now).Msgs; m != sc.lastMsgs {
 				sc.lastMsgs, sc.lastUsed = m, now

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -279,6 +280,59 @@ func TestShortcutClosesWhenIdle(t *testing.T) {
 		return nil
 	})
 	waitPath(ctx, t, src, bID, "a reopened shortcut", func(p string) bool { return p == "00a1:s,00b0:t" })
+}
+
+// TestShortcutUsedByPeerStaysOpen: A1 and B share a shortcut one of them opened; the opener stops
+// sending while the other end keeps looking its records up over it. The shortcut is the opener's
+// to close, and it carries traffic: it must outlive IdleClose several times over. (It did not: the
+// opener counted only its own messages, closed it as idle after IdleClose, and the peer's route
+// broke; the lab saw shortcuts closed and reopened in waves 30 s after its warm-up.)
+func TestShortcutUsedByPeerStaysOpen(t *testing.T) {
+	const idle = 2 * time.Second
+	cfg := DefaultConfig(smallTopo(t), ModeFeDist)
+	cfg.NodeConfig = func(b broker.Config, r topo.Region) node.Config {
+		c := FastNodeConfig(b, r)
+		c.Costs.IdleClose = idle
+		return c
+	}
+	f, err := Start(ctxFor(t, time.Minute), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = f.Close() })
+	ca1, cb := appClient(t, f, a1ID), appClient(t, f, bID)
+	serveUsers(t, ca1)
+	serveUsers(t, cb)
+	ctx := ctxFor(t, 2*time.Minute)
+	for _, w := range []struct {
+		c  *client.Client
+		to regions.RegionID
+	}{{cb, a1ID}, {ca1, bID}} {
+		if err := w.c.WaitServe(ctx, "users", w.to); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitPath(ctx, t, ca1, bID, "the shortcut", func(p string) bool { return p == "00a1:s,00b0:t" })
+	waitPath(ctx, t, cb, a1ID, "the shortcut", func(p string) bool { return p == "00b0:s,00a1:t" })
+	// One of them opened it and the other accepted it; both route over it. The opener now sends
+	// nothing, and the other end looks up every 100 ms for 4 × IdleClose.
+	opener, user, from, to := f.Nodes(a1ID)[0], cb, bID, a1ID
+	if s := opener.Shortcuts(); !slices.Contains(s.Opened, bID) {
+		opener, user, from, to = f.Nodes(bID)[0], ca1, a1ID, bID
+	}
+	if s := opener.Shortcuts(); !slices.Contains(s.Opened, from) {
+		t.Fatalf("neither end holds the shortcut as opened: %+v", s)
+	}
+	deadline := time.Now().Add(4 * idle)
+	for time.Now().Before(deadline) {
+		if _, err := lookupPath(ctx, user, to); err != nil {
+			t.Fatalf("%s → %s lookup: %v", from, to, err)
+		}
+		if s := opener.Shortcuts(); !slices.Contains(s.Opened, from) {
+			t.Fatalf("%s closed its shortcut to %s (it holds %v) while %s's lookups crossed it", to, from, s.Opened, from)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // TestRouteChangeLosesNothing: a stream of publishes from A1 to a subscriber in B while the
