@@ -46,6 +46,7 @@ type engine struct {
 	shortcuts map[regions.RegionID]*shortcutConn
 	dialing   map[regions.RegionID]bool
 	failed    map[regions.RegionID]dialFailure // regions whose last dial failed, and when to try again
+	measured  map[regions.RegionID]measuredRTT // the RTT shortcuts to a region last measured
 	inbound   map[string]time.Time             // shortcut users connected to this node, or admitted and not seen yet
 	// inboundPeers are the regions whose nodes hold a shortcut to this node that this node did not
 	// open itself, with the opener's node name: the relay uses them the other way.
@@ -59,6 +60,19 @@ type engine struct {
 	slowSeen     int64
 	cpu          cpuMeter
 }
+
+// measuredRTT is what a shortcut to a region measured, kept for measuredKeep after it closed:
+// Select estimates a candidate by it rather than by network coordinates, which cannot represent
+// a pair whose direct RTT is longer than some detour (a triangle the real Internet often breaks)
+// and so overrate it. Without it a node reopened such a shortcut, measured it, replaced it by the
+// next overrated candidate, and so on (the lab's open-and-close waves, DESIGN.md).
+type measuredRTT struct {
+	rtt time.Duration
+	at  time.Time
+}
+
+// measuredKeep is how long a measured RTT stands in for the coordinates' estimate.
+const measuredKeep = 10 * time.Minute
 
 // dialFailure backs off dials to a region that failed: the pause doubles from DialRetry up to
 // DialRetryMax, and a success forgets it. A shortcut cut for a while is therefore redialed within
@@ -87,7 +101,8 @@ func newEngine(n *Node) *engine {
 		shortcuts: map[regions.RegionID]*shortcutConn{}, dialing: map[regions.RegionID]bool{},
 		inbound: map[string]time.Time{}, probing: map[regions.RegionID]bool{},
 		inboundPeers: map[regions.RegionID]string{}, inboundLive: map[regions.RegionID]bool{}, failed: map[regions.RegionID]dialFailure{},
-		sent: map[regions.RegionID]uint64{}}
+		measured: map[regions.RegionID]measuredRTT{},
+		sent:     map[regions.RegionID]uint64{}}
 	// Every part reads the engine's one copy of the config.
 	e.viv = costs.NewVivaldi(&e.cfg, uint64(n.cfg.Broker.Region))
 	e.state = costs.NewLinkState(&e.cfg)

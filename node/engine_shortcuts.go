@@ -88,6 +88,19 @@ func (e *engine) readLoad() {
 	e.slowSeen = slow
 }
 
+// estimateLocked is the cost of a direct link to peer for Select: what a shortcut to it measured
+// within measuredKeep, else the network coordinates' estimate. e.mu is held.
+func (e *engine) estimateLocked(peer regions.RegionID) (float64, bool) {
+	if m, ok := e.measured[peer]; ok {
+		return costs.Cost(&e.cfg, m.rtt, e.state.Load(peer)), true
+	}
+	c, ok := e.state.Coord(peer)
+	if !ok {
+		return 0, false
+	}
+	return costs.Cost(&e.cfg, e.viv.Estimate(c), e.state.Load(peer)), true
+}
+
 // chooseShortcuts opens and closes shortcuts (costs.Select) and marks used ones.
 func (e *engine) chooseShortcuts(now time.Time) {
 	inbound := e.n.ov.ShortcutsInbound() // before e.mu: the overlay's lock is never taken inside it
@@ -100,11 +113,20 @@ func (e *engine) chooseShortcuts(now time.Time) {
 			sc.lastIn, sc.lastUsed = in, now
 		}
 		if l := e.links[peer]; l != nil {
-			if m := l.Status(now).Msgs; m != sc.lastMsgs {
-				sc.lastMsgs, sc.lastUsed = m, now
+			st := l.Status(now)
+			if st.Msgs != sc.lastMsgs {
+				sc.lastMsgs, sc.lastUsed = st.Msgs, now
+			}
+			if st.HasRTT {
+				e.measured[peer] = measuredRTT{rtt: st.RTT, at: now}
 			}
 		}
 		open[peer] = sc.lastUsed
+	}
+	for peer, m := range e.measured {
+		if now.Sub(m.at) > measuredKeep {
+			delete(e.measured, peer)
+		}
 	}
 	for peer := range e.dialing {
 		open[peer] = now
@@ -116,13 +138,7 @@ func (e *engine) chooseShortcuts(now time.Time) {
 	g := e.state.Graph(e.n.Region(), e.mine)
 	sel := costs.Select(&e.cfg, costs.SelectInput{
 		Me: e.n.Region(), Graph: g, Traffic: e.rates, Open: open, Inbound: len(e.inbound), Fixed: fixed, Now: now,
-		Estimate: func(peer regions.RegionID) (float64, bool) {
-			c, ok := e.state.Coord(peer)
-			if !ok {
-				return 0, false
-			}
-			return costs.Cost(&e.cfg, e.viv.Estimate(c), e.state.Load(peer)), true
-		},
+		Estimate: e.estimateLocked,
 		PeerFull: func(peer regions.RegionID) bool {
 			// A peer that refused or could not be reached recently counts as full, so Select
 			// picks another instead of dialing it every second.
