@@ -25,6 +25,7 @@ import (
 	"github.com/fedist/fedist/integration/fed"
 	"github.com/fedist/fedist/integration/lab"
 	"github.com/fedist/fedist/integration/topo"
+	"github.com/rs/zerolog"
 )
 
 func main() {
@@ -110,6 +111,7 @@ func run() error {
 	skew := flag.Int("skew", 0, "fedist: give each region's clock a random offset within ± this many ms (seeded by -skew-seed, printed in report.md)")
 	flag.Int64Var(&d.SkewSeed, "skew-seed", d.SkewSeed, "seed of -skew's offsets")
 	scenarios := flag.String("scenario", "", "run these scenarios: load, failover, replication, comma-separated (see Scenarios above)")
+	logFile := flag.String("log", "", "write FeDist's and nats-server's logs (JSON lines, info level and up) to this file; by default they are discarded")
 	flag.DurationVar(&d.Load.Slowdown, "slowdown", d.Load.Slowdown, "load scenario: the slowed relay waits this long per message")
 	flag.IntVar(&d.Failover.ShortcutPairs, "failover-shortcuts", d.Failover.ShortcutPairs, "failover scenario: pairs whose shortcut is cut")
 	flag.IntVar(&d.Failover.TreePairs, "failover-tree", d.Failover.TreePairs, "failover scenario: pairs whose tree link is cut")
@@ -161,10 +163,23 @@ func run() error {
 		return err
 	}
 	d.Replication.Cold, d.Replication.Warm, d.Replication.Scan, d.Replication.After = *replPhase, *replPhase, *replPhase*3/4, *replPhase
+	var logs *zerolog.Logger
+	if *logFile != "" {
+		f, err := os.Create(*logFile)
+		if err != nil {
+			return fmt.Errorf("-log: %w", err)
+		}
+		defer f.Close()
+		l := zerolog.New(f).Level(zerolog.InfoLevel).With().Timestamp().Logger()
+		logs = &l
+	}
 	base := d.Federation
 	d.Federation = func(t *topo.Topology, m fed.Mode) fed.Config {
 		c := base(t, m)
 		c.Link.Jitter = *jitter
+		if logs != nil {
+			c.Log = logs.With().Str("mode", string(m)).Logger()
+		}
 		return c
 	}
 	rep, err := lab.Run(ctx, d)
