@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -18,6 +19,7 @@ import (
 	"github.com/fedist/fedist/regions"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
 )
 
 // records is a small record store for one region's lookup responder.
@@ -71,14 +73,10 @@ func waitValue(ctx context.Context, t *testing.T, c *client.Client, id regions.I
 	})
 }
 
-// startReplicated starts the small federation with a users responder in B holding one record, and
-// returns the federation, a client of A1 and one of B, B's records and the record's ID.
-func startReplicated(t *testing.T, edit ...func(*node.Config)) (*Federation, *client.Client, *client.Client, *records, regions.ID) {
-	return startReplicatedOn(t, smallTopo(t), edit...)
-}
-
-// startReplicatedOn is startReplicated on the topology top.
-func startReplicatedOn(t *testing.T, top *topo.Topology, edit ...func(*node.Config)) (*Federation, *client.Client, *client.Client, *records, regions.ID) {
+// startEdited starts a FeDist federation on top whose nodes have FastNodeConfig changed by edit,
+// logging to stderr when FEDIST_TEST_LOG is set; it is closed when the test ends.
+func startEdited(t *testing.T, top *topo.Topology, edit ...func(*node.Config)) *Federation {
+	t.Helper()
 	cfg := DefaultConfig(top, ModeFeDist)
 	cfg.NodeConfig = func(b broker.Config, r topo.Region) node.Config {
 		c := FastNodeConfig(b, r)
@@ -87,11 +85,26 @@ func startReplicatedOn(t *testing.T, top *topo.Topology, edit ...func(*node.Conf
 		}
 		return c
 	}
+	if os.Getenv("FEDIST_TEST_LOG") != "" {
+		cfg.Log = zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr}).With().Timestamp().Logger()
+	}
 	f, err := Start(ctxFor(t, time.Minute), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = f.Close() })
+	return f
+}
+
+// startReplicated starts the small federation with a users responder in B holding one record, and
+// returns the federation, a client of A1 and one of B, B's records and the record's ID.
+func startReplicated(t *testing.T, edit ...func(*node.Config)) (*Federation, *client.Client, *client.Client, *records, regions.ID) {
+	return startReplicatedOn(t, smallTopo(t), edit...)
+}
+
+// startReplicatedOn is startReplicated on the topology top.
+func startReplicatedOn(t *testing.T, top *topo.Topology, edit ...func(*node.Config)) (*Federation, *client.Client, *client.Client, *records, regions.ID) {
+	f := startEdited(t, top, edit...)
 	src, dst := appClient(t, f, a1ID), appClient(t, f, bID)
 	id := regions.NewID(bID, 42)
 	recs := &records{m: map[regions.ID][]byte{id: []byte("v1")}}

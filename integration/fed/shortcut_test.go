@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -12,14 +11,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fedist/fedist/broker"
 	"github.com/fedist/fedist/client"
-	"github.com/fedist/fedist/integration/topo"
 	"github.com/fedist/fedist/node"
 	"github.com/fedist/fedist/overlay"
 	"github.com/fedist/fedist/regions"
 	"github.com/nats-io/nats.go"
-	"github.com/rs/zerolog"
 )
 
 // appClient connects an application client to region r.
@@ -248,20 +244,7 @@ func TestTreeCutReroutesOverShortcut(t *testing.T) {
 // TestShortcutClosesWhenIdle: a shortcut that carries nothing for IdleClose is closed at both
 // ends, and traffic reopens one.
 func TestShortcutClosesWhenIdle(t *testing.T) {
-	cfg := DefaultConfig(smallTopo(t), ModeFeDist)
-	cfg.NodeConfig = func(b broker.Config, r topo.Region) node.Config {
-		c := FastNodeConfig(b, r)
-		c.Costs.IdleClose = 2 * time.Second
-		return c
-	}
-	if os.Getenv("FEDIST_TEST_LOG") != "" {
-		cfg.Log = zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr}).With().Timestamp().Logger()
-	}
-	f, err := Start(ctxFor(t, time.Minute), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = f.Close() })
+	f := startEdited(t, smallTopo(t), func(c *node.Config) { c.Costs.IdleClose = 2 * time.Second })
 	src, dst := appClient(t, f, a1ID), appClient(t, f, bID)
 	serveUsers(t, dst)
 	ctx := ctxFor(t, 2*time.Minute)
@@ -289,17 +272,7 @@ func TestShortcutClosesWhenIdle(t *testing.T) {
 // broke; the lab saw shortcuts closed and reopened in waves 30 s after its warm-up.)
 func TestShortcutUsedByPeerStaysOpen(t *testing.T) {
 	const idle = 2 * time.Second
-	cfg := DefaultConfig(smallTopo(t), ModeFeDist)
-	cfg.NodeConfig = func(b broker.Config, r topo.Region) node.Config {
-		c := FastNodeConfig(b, r)
-		c.Costs.IdleClose = idle
-		return c
-	}
-	f, err := Start(ctxFor(t, time.Minute), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = f.Close() })
+	f := startEdited(t, smallTopo(t), func(c *node.Config) { c.Costs.IdleClose = idle })
 	ca1, cb := appClient(t, f, a1ID), appClient(t, f, bID)
 	serveUsers(t, ca1)
 	serveUsers(t, cb)
