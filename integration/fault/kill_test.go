@@ -36,17 +36,7 @@ func TestKillRegionMidTraffic(t *testing.T) {
 	h.Mark("restart b")
 	restarted := time.Now()
 	tr.b.start(t)
-	tr.b.waitReady(t, ctx)
-	waitFor(t, ctx, 30*time.Second, "b active in a1's registry copy", func() error {
-		return viewStatus(ca1.Registry(), bID, regions.StatusActive)
-	})
-	lk.waitOutcome(t, ctx, 30*time.Second, restarted, outOK)
-	converge := time.Since(restarted)
-	h.Mark("b serving again")
-	for _, d := range tr.all() {
-		waitFor(t, ctx, 20*time.Second, "converged at "+d.name, func() error { return statusesAt(ctx, d.URL(), allActive) })
-	}
-	lk.stop()
+	converge := sc.waitBBack(t, ctx, restarted)
 	lk.noTimeoutsAfter(t, failed.end, restarted)
 	outage := lk.between(killed, restarted)
 	t.Logf("lookups a1→b from the kill to the restart: %s; first fast failure %v after the kill (%s: %v)",

@@ -68,6 +68,25 @@ func startScene(t *testing.T, ctx context.Context, o sceneOpts) *scene {
 	return s
 }
 
+// waitBBack waits, after b came back at since, until a1's registry copy has b active, a1's
+// lookups of b succeed again and every daemon shows every region active; it returns how long b
+// took to serve again, and stops the a1 → b looker.
+func (s *scene) waitBBack(t *testing.T, ctx context.Context, since time.Time) time.Duration {
+	t.Helper()
+	s.tr.b.waitReady(t, ctx)
+	waitFor(t, ctx, 30*time.Second, "b active in a1's registry copy", func() error {
+		return viewStatus(s.ca1.Registry(), bID, regions.StatusActive)
+	})
+	s.lk.waitOutcome(t, ctx, 30*time.Second, since, outOK)
+	converge := time.Since(since)
+	s.h.Mark("b serving again")
+	for _, d := range s.tr.all() {
+		waitFor(t, ctx, 20*time.Second, "converged at "+d.name, func() error { return statusesAt(ctx, d.URL(), allActive) })
+	}
+	s.lk.stop()
+	return converge
+}
+
 // verify stops the writers and checks every acknowledged write is still there.
 func (s *scene) verify(t *testing.T, ctx context.Context) Verdict {
 	t.Helper()

@@ -43,17 +43,7 @@ func TestStopContRegion(t *testing.T) {
 	h.Mark("SIGCONT b")
 	conted := time.Now()
 	tr.b.signal(t, syscall.SIGCONT)
-	tr.b.waitReady(t, ctx)
-	waitFor(t, ctx, 30*time.Second, "b active in a1's registry copy", func() error {
-		return viewStatus(ca1.Registry(), bID, regions.StatusActive)
-	})
-	lk.waitOutcome(t, ctx, 30*time.Second, conted, outOK)
-	converge := time.Since(conted)
-	h.Mark("b serving again")
-	for _, d := range tr.all() {
-		waitFor(t, ctx, 20*time.Second, "converged at "+d.name, func() error { return statusesAt(ctx, d.URL(), allActive) })
-	}
-	lk.stop()
+	converge := sc.waitBBack(t, ctx, conted)
 	frozen := lk.between(stopped, conted)
 	firstFast, fast := firstOf(frozen, fastFail...)
 	if wentDown {
