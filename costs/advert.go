@@ -27,7 +27,50 @@ type Advert struct {
 	Load      Load             `msgpack:"l"`
 	Shortcuts int              `msgpack:"k"` // shortcut connections held, opened and accepted
 	Links     AdvertLinks      `msgpack:"e"`
+	// Demand is the traffic this node's region originates, busiest destinations first (at most
+	// MaxAdvertDemand): every node plans shortcuts from everyone's (Plan).
+	Demand AdvertDemand `msgpack:"d"`
+	// Measured are the RTTs this node's shortcuts measured, open or closed within the last
+	// minutes, RTT in µs: every node's plan costs those pairs by them instead of by coordinates.
+	Measured AdvertLinks `msgpack:"m"`
 }
+
+// AdvertDemand is an advert's demand, its length checked before anything is allocated (see
+// AdvertLinks).
+type AdvertDemand []DemandEntry
+
+// DemandEntry is the rate, in msgs/s, at which a region sends to To.
+type DemandEntry struct {
+	To   regions.RegionID `msgpack:"t"`
+	Rate float32          `msgpack:"r"`
+}
+
+// DecodeMsgpack implements msgpack.CustomDecoder.
+func (l *AdvertDemand) DecodeMsgpack(d *msgpack.Decoder) error {
+	n, err := d.DecodeArrayLen()
+	if err != nil {
+		return err
+	}
+	if n > MaxAdvertDemand {
+		return fmt.Errorf("%w: %d demand entries (at most %d)", ErrAdvert, n, MaxAdvertDemand)
+	}
+	if n <= 0 {
+		*l = nil
+		return nil
+	}
+	out := make(AdvertDemand, n)
+	for i := range out {
+		if err := d.Decode(&out[i]); err != nil {
+			return err
+		}
+	}
+	*l = out
+	return nil
+}
+
+// maxDemandRate bounds an advertised rate: no region sends a billion messages a second to one
+// other, and a bound keeps sums finite.
+const maxDemandRate = 1e9
 
 // AdvertLinks are an advert's links. They decode with their length checked before anything is
 // allocated: msgpack v5.4's reflection decoder ignores its own allocation limit for slices
@@ -98,6 +141,20 @@ func (a *Advert) Check() error {
 		math.IsNaN(a.Load.CPU) || a.Load.CPU < 0 || a.Load.CPU > 1024:
 		return fmt.Errorf("%w: impossible load figures %+v", ErrAdvert, a.Load)
 	}
+	if len(a.Demand) > MaxAdvertDemand || len(a.Measured) > MaxAdvertLinks {
+		return fmt.Errorf("%w: %d demand entries, %d measured links", ErrAdvert, len(a.Demand), len(a.Measured))
+	}
+	for _, d := range a.Demand {
+		r := float64(d.Rate)
+		if !d.To.Valid() || d.To == a.Region || math.IsNaN(r) || r < 0 || r > maxDemandRate {
+			return fmt.Errorf("%w: demand %s→%s at %v msgs/s", ErrAdvert, a.Region, d.To, d.Rate)
+		}
+	}
+	for _, l := range a.Measured {
+		if !l.To.Valid() || l.To == a.Region || l.RTT == 0 {
+			return fmt.Errorf("%w: measured %s-%s at %d µs", ErrAdvert, a.Region, l.To, l.RTT)
+		}
+	}
 	for _, l := range a.Links {
 		switch {
 		case !l.To.Valid() || l.To == a.Region:
@@ -114,7 +171,8 @@ func (a *Advert) Check() error {
 // changed; or the load moved the cost of the links into this node by LoadChange.
 // An RTT change must also reach ChangeAbs, so jitter on short links does not flood the federation.
 func significant(cfg *Config, prev, cur *Advert) bool {
-	if prev == nil || len(prev.Links) != len(cur.Links) || prev.Shortcuts != cur.Shortcuts {
+	if prev == nil || len(prev.Links) != len(cur.Links) || prev.Shortcuts != cur.Shortcuts ||
+		demandMoved(prev.Demand, cur.Demand) || len(prev.Measured) != len(cur.Measured) {
 		return true
 	}
 	old := make(map[[2]uint32]AdvertLink, len(prev.Links))
@@ -133,6 +191,27 @@ func significant(cfg *Config, prev, cur *Advert) bool {
 	}
 	loadMs := func(l Load) float64 { return Cost(cfg, 0, l) }
 	return math.Abs(loadMs(cur.Load)-loadMs(prev.Load)) > cfg.LoadChange
+}
+
+// demandMoved reports whether a region's demand changed enough to advertise at once: a
+// destination entered or left it, or a rate doubled or halved and moved by at least 1 msg/s.
+// Smaller moves wait for the refresh, so plans do not follow noise.
+func demandMoved(prev, cur AdvertDemand) bool {
+	if len(prev) != len(cur) {
+		return true
+	}
+	old := make(map[regions.RegionID]float64, len(prev))
+	for _, d := range prev {
+		old[d.To] = float64(d.Rate)
+	}
+	for _, d := range cur {
+		p, ok := old[d.To]
+		r := float64(d.Rate)
+		if !ok || (math.Abs(r-p) >= 1 && (r >= 2*p || 2*r <= p)) {
+			return true
+		}
+	}
+	return false
 }
 
 // Advertiser decides when a node sends its advert: at once on a significant change, at most once

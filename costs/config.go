@@ -52,8 +52,17 @@ type Config struct {
 	// see the others' (integration/shortcutsim: 88-95 % of pairs within 1.10 × oracle + 2 ms with
 	// no limit, 92-98 % with 1, on world.json and ibm.json over four orders).
 	OpensPerCall int
-	MinGain      float64       // ms × msg/s of gain below which no shortcut is opened
-	IdleClose    time.Duration // a shortcut that carried nothing for this long is closed
+	MinGain      float64 // ms × msg/s of gain below which no shortcut is opened
+	// PlanKeep weighs the gain of a shortcut that is open now in Plan: a replacement must gain
+	// this many times as much, so noise in the adverts does not move shortcuts.
+	PlanKeep float64
+	// PlanGrace is how long a node keeps a shortcut it opened after the plan stopped listing it
+	// (unless a planned one needs the slot): adverts reach nodes at different moments, and a
+	// plan that flickers for a second must not close a working shortcut.
+	PlanGrace time.Duration
+	// IdleClose: a destination the region sent nothing to for this long leaves its advertised
+	// demand, so the shortcuts planned for it are closed about PlanGrace later.
+	IdleClose time.Duration
 	// RateHalfLife smooths the traffic rates shortcuts are chosen by (UpdateRates): a change of
 	// the traffic's mix moves them only once it has lasted about this long.
 	RateHalfLife time.Duration
@@ -85,10 +94,12 @@ func DefaultConfig() Config {
 		SwitchAbs:     1,                // …1 ms: jitter on a 40 ms link does not flap routes
 		K:             4,                // 95-100 % of pairs within 1.10× the oracle on the dev matrices
 		MinGain:       1,
+		PlanKeep:      2,
+		PlanGrace:     3 * time.Second,
 		OpensPerCall:  1,
 		IdleClose:     30 * time.Second,
-		RateHalfLife:  time.Second, // 10 s was tried: no better in the lab (DESIGN.md)
-		Dimensions:    8,           // as in serf
+		RateHalfLife:  10 * time.Second, // a region's advertised demand, and so the plan, does not follow a burst
+		Dimensions:    8,                // as in serf
 	}
 }
 
@@ -115,6 +126,10 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("%w: K %d must be 0..64 (-shortcuts)", ErrConfig, c.K)
 	case c.OpensPerCall < 0:
 		return fmt.Errorf("%w: OpensPerCall %d must not be negative", ErrConfig, c.OpensPerCall)
+	case c.PlanGrace < 0:
+		return fmt.Errorf("%w: PlanGrace must not be negative", ErrConfig)
+	case c.PlanKeep < 1:
+		return fmt.Errorf("%w: PlanKeep %v must be at least 1", ErrConfig, c.PlanKeep)
 	case c.MinGain < 0 || c.IdleClose <= 0:
 		return fmt.Errorf("%w: MinGain must not be negative and IdleClose must be positive", ErrConfig)
 	case c.RateHalfLife < 0:

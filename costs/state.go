@@ -181,3 +181,46 @@ func (s *LinkState) Graph(me regions.RegionID, mine *Advert) *Graph {
 	}
 	return g
 }
+
+// Flows returns the demand every region's nodes advertised, with mine (the node's own current
+// advert) in place of any copy of it that came back.
+func (s *LinkState) Flows(mine *Advert) []Flow {
+	var out []Flow
+	add := func(a *Advert) {
+		for _, d := range a.Demand {
+			out = append(out, Flow{From: a.Region, To: d.To, Rate: float64(d.Rate)})
+		}
+	}
+	for k, e := range s.nodes {
+		if mine == nil || k != (nodeKey{mine.Region, mine.Node}) {
+			add(e.adv)
+		}
+	}
+	if mine != nil {
+		add(mine)
+	}
+	return out
+}
+
+// Measured returns the RTTs shortcuts measured, by pair, as either end advertised them (the
+// lower figure if both did), with mine (the node's own current advert) as in Flows.
+func (s *LinkState) Measured(mine *Advert) map[Pair]time.Duration {
+	out := map[Pair]time.Duration{}
+	look := func(adv *Advert) {
+		for _, l := range adv.Measured {
+			p, rtt := MakePair(adv.Region, l.To), time.Duration(l.RTT)*time.Microsecond
+			if old, ok := out[p]; !ok || rtt < old {
+				out[p] = rtt
+			}
+		}
+	}
+	for k, e := range s.nodes {
+		if mine == nil || k != (nodeKey{mine.Region, mine.Node}) {
+			look(e.adv)
+		}
+	}
+	if mine != nil {
+		look(mine)
+	}
+	return out
+}

@@ -37,12 +37,14 @@ type engine struct {
 	state     *costs.LinkState
 	router    *costs.Router
 	adv       *costs.Advertiser
-	mine      *costs.Advert // my current link state, as last built
-	dirty     bool          // the graph changed since routes were last computed
-	urgent    bool          // one of this node's links went down: recompute at the next tick
-	routedAt  time.Time     // when routes were last computed
-	slowAt    time.Time     // when the link set and the advert were last refreshed
-	rates     map[regions.RegionID]float64
+	mine      *costs.Advert                  // my current link state, as last built
+	dirty     bool                           // the graph changed since routes were last computed
+	urgent    bool                           // one of this node's links went down: recompute at the next tick
+	routedAt  time.Time                      // when routes were last computed
+	slowAt    time.Time                      // when the link set and the advert were last refreshed
+	rates     map[regions.RegionID]float64   // what this region originates, by destination (its demand)
+	lastSent  map[regions.RegionID]time.Time // when this region last sent to a destination
+	planned   int                            // shortcuts the last plan gave this node
 	shortcuts map[regions.RegionID]*shortcutConn
 	dialing   map[regions.RegionID]bool
 	failed    map[regions.RegionID]dialFailure // regions whose last dial failed, and when to try again
@@ -61,8 +63,8 @@ type engine struct {
 	cpu          cpuMeter
 }
 
-// measuredRTT is what a shortcut to a region measured, kept for measuredKeep after it closed:
-// Select estimates a candidate by it rather than by network coordinates, which cannot represent
+// measuredRTT is what a shortcut to a region measured, kept for measuredKeep after it closed and
+// advertised: every node's plan costs the pair by it rather than by network coordinates, which cannot represent
 // a pair whose direct RTT is longer than some detour (a triangle the real Internet often breaks)
 // and so overrate it. Without it a node reopened such a shortcut, measured it, replaced it by the
 // next overrated candidate, and so on (the lab's open-and-close waves, DESIGN.md).
@@ -84,11 +86,11 @@ type dialFailure struct {
 
 // shortcutConn is one shortcut this node opened.
 type shortcutConn struct {
-	nc       *nats.Conn
-	opened   time.Time
-	lastUsed time.Time
-	lastMsgs uint64 // this node's messages over it (its link's count)
-	lastIn   uint64 // the peer's messages through it (overlay.ShortcutsInbound)
+	nc     *nats.Conn
+	opened time.Time
+	// unplanned is when the plan last stopped listing it (zero while it does): it is closed
+	// PlanGrace later, or at once when a planned shortcut needs its slot.
+	unplanned time.Time
 }
 
 func newEngine(n *Node) *engine {
@@ -97,7 +99,7 @@ func newEngine(n *Node) *engine {
 		clock = time.Now
 	}
 	e := &engine{n: n, cfg: n.cfg.Costs, clock: clock,
-		links: map[regions.RegionID]*costs.Link{}, rates: map[regions.RegionID]float64{},
+		links: map[regions.RegionID]*costs.Link{}, rates: map[regions.RegionID]float64{}, lastSent: map[regions.RegionID]time.Time{},
 		shortcuts: map[regions.RegionID]*shortcutConn{}, dialing: map[regions.RegionID]bool{},
 		inbound: map[string]time.Time{}, probing: map[regions.RegionID]bool{},
 		inboundPeers: map[regions.RegionID]string{}, inboundLive: map[regions.RegionID]bool{}, failed: map[regions.RegionID]dialFailure{},
@@ -115,11 +117,14 @@ func newEngine(n *Node) *engine {
 	return e
 }
 
-// Next implements overlay.Engine.
-func (e *engine) Next(d regions.RegionID) overlay.Hop {
-	e.sentMu.Lock()
-	e.sent[d]++
-	e.sentMu.Unlock()
+// Next implements overlay.Engine. The region's demand counts what it originates: a message
+// relayed on behalf of another region is that region's demand, which it advertises itself.
+func (e *engine) Next(d regions.RegionID, origin bool) overlay.Hop {
+	if origin {
+		e.sentMu.Lock()
+		e.sent[d]++
+		e.sentMu.Unlock()
+	}
 	return (*e.hops.Load())[d] // the zero Hop is the tree
 }
 

@@ -8,20 +8,24 @@ import (
 	"github.com/fedist/fedist/regions"
 )
 
-// TestEstimatePrefersMeasured: a candidate's cost is what a shortcut to it measured while that
-// is fresh, not the network coordinates' estimate (which cannot see a detour-shaped pair); with
-// neither it is unknown.
+// TestEstimatePrefersMeasured: the plan costs a pair by what a shortcut between its regions
+// measured, as either end advertised it, not by the network coordinates' estimate (which cannot
+// see a detour-shaped pair); with neither it is unknown.
 func TestEstimatePrefersMeasured(t *testing.T) {
 	cfg := costs.DefaultConfig()
-	e := &engine{cfg: cfg, measured: map[regions.RegionID]measuredRTT{}}
-	e.viv = costs.NewVivaldi(&e.cfg, 1)
-	e.state = costs.NewLinkState(&e.cfg)
-	const peer = regions.RegionID(0x00b0)
-	if _, ok := e.estimateLocked(peer); ok {
+	const me, b, c = regions.RegionID(0x00a1), regions.RegionID(0x00b0), regions.RegionID(0x00c0)
+	state := costs.NewLinkState(&cfg)
+	mine := &costs.Advert{Region: me, Node: "n1"}
+	if _, ok := planEstimate(&cfg, state, mine)(me, b); ok {
 		t.Fatal("an estimate for a region with no coordinate and nothing measured")
 	}
-	e.measured[peer] = measuredRTT{rtt: 180 * time.Millisecond, at: time.Now()}
-	if c, ok := e.estimateLocked(peer); !ok || c != 180 {
-		t.Fatalf("estimate %v (%v), want the measured 180 ms", c, ok)
+	mine.Measured = costs.AdvertLinks{{To: b, Kind: costs.Shortcut, RTT: 180_000, Up: true}}
+	if got, ok := planEstimate(&cfg, state, mine)(b, me); !ok || got != 180 {
+		t.Fatalf("estimate %v (%v), want my measured 180 ms", got, ok)
+	}
+	state.Apply(&costs.Advert{Region: c, Node: "n1", Seq: 1,
+		Measured: costs.AdvertLinks{{To: b, Kind: costs.Shortcut, RTT: 42_000, Up: true}}}, time.Now())
+	if got, ok := planEstimate(&cfg, state, mine)(b, c); !ok || got != 42 {
+		t.Fatalf("estimate %v (%v), want the 42 ms region c advertised", got, ok)
 	}
 }

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"cmp"
 	"context"
 	"slices"
 	"time"
@@ -152,8 +153,39 @@ func (e *engine) advertLocked() *costs.Advert {
 		a.Links = append(a.Links, al)
 	}
 	slices.SortFunc(a.Links, func(x, y costs.AdvertLink) int { return int(x.To) - int(y.To) })
+	a.Demand = e.demandLocked(now)
+	for peer, m := range e.measured {
+		a.Measured = append(a.Measured, costs.AdvertLink{To: peer, Kind: costs.Shortcut, Up: true,
+			RTT: uint32(min(max(m.rtt.Microseconds(), 1), 1<<31))})
+	}
+	slices.SortFunc(a.Measured, func(x, y costs.AdvertLink) int { return int(x.To) - int(y.To) })
 	e.mine = a
 	return a
+}
+
+// minDemand is the least rate, in msgs/s, a region advertises as demand.
+const minDemand = 0.05
+
+// demandLocked is the region's demand to advertise: its busiest destinations (at most
+// costs.MaxAdvertDemand) among those it sent to within IdleClose, so a shortcut whose traffic
+// stopped leaves the plan, and is closed, about IdleClose later.
+func (e *engine) demandLocked(now time.Time) costs.AdvertDemand {
+	var out costs.AdvertDemand
+	for d, r := range e.rates {
+		if r >= minDemand && now.Sub(e.lastSent[d]) <= e.cfg.IdleClose {
+			out = append(out, costs.DemandEntry{To: d, Rate: float32(r)})
+		} else if r < minDemand {
+			delete(e.rates, d)
+			delete(e.lastSent, d)
+		}
+	}
+	slices.SortFunc(out, func(a, b costs.DemandEntry) int {
+		if a.Rate != b.Rate {
+			return cmp.Compare(b.Rate, a.Rate)
+		}
+		return int(a.To) - int(b.To)
+	})
+	return out[:min(len(out), costs.MaxAdvertDemand)]
 }
 
 // routeLocked recomputes routes and publishes the relay's hops and the clients' hints.
@@ -242,6 +274,11 @@ func (e *engine) everySecond(now time.Time, elapsed time.Duration) {
 	e.sentMu.Unlock()
 	e.mu.Lock()
 	costs.UpdateRates(e.rates, sent, elapsed, e.cfg.RateHalfLife)
+	for d, n := range sent {
+		if n > 0 {
+			e.lastSent[d] = now
+		}
+	}
 	e.mu.Unlock()
 	e.readLoad()
 	e.chooseShortcuts(now)

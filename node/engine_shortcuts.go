@@ -88,90 +88,6 @@ func (e *engine) readLoad() {
 	e.slowSeen = slow
 }
 
-// estimateLocked is the cost of a direct link to peer for Select: what a shortcut to it measured
-// within measuredKeep, else the network coordinates' estimate. e.mu is held.
-func (e *engine) estimateLocked(peer regions.RegionID) (float64, bool) {
-	if m, ok := e.measured[peer]; ok {
-		return costs.Cost(&e.cfg, m.rtt, e.state.Load(peer)), true
-	}
-	c, ok := e.state.Coord(peer)
-	if !ok {
-		return 0, false
-	}
-	return costs.Cost(&e.cfg, e.viv.Estimate(c), e.state.Load(peer)), true
-}
-
-// chooseShortcuts opens and closes shortcuts (costs.Select) and marks used ones.
-func (e *engine) chooseShortcuts(now time.Time) {
-	inbound := e.n.ov.ShortcutsInbound() // before e.mu: the overlay's lock is never taken inside it
-	e.mu.Lock()
-	open := map[regions.RegionID]time.Time{}
-	for peer, sc := range e.shortcuts {
-		// Used when it carried messages either way: the peer routes its own traffic over it too,
-		// and closing it as idle under that traffic breaks the peer's routes.
-		if in := inbound[peer]; in != sc.lastIn {
-			sc.lastIn, sc.lastUsed = in, now
-		}
-		if l := e.links[peer]; l != nil {
-			st := l.Status(now)
-			if st.Msgs != sc.lastMsgs {
-				sc.lastMsgs, sc.lastUsed = st.Msgs, now
-			}
-			if st.HasRTT {
-				e.measured[peer] = measuredRTT{rtt: st.RTT, at: now}
-			}
-		}
-		open[peer] = sc.lastUsed
-	}
-	for peer, m := range e.measured {
-		if now.Sub(m.at) > measuredKeep {
-			delete(e.measured, peer)
-		}
-	}
-	for peer := range e.dialing {
-		open[peer] = now
-	}
-	fixed := map[regions.RegionID]bool{}
-	for peer := range e.inboundPeers {
-		fixed[peer] = true // used both ways already: not a candidate, and not ours to close
-	}
-	g := e.state.Graph(e.n.Region(), e.mine)
-	sel := costs.Select(&e.cfg, costs.SelectInput{
-		Me: e.n.Region(), Graph: g, Traffic: e.rates, Open: open, Inbound: len(e.inbound), Fixed: fixed, Now: now,
-		Estimate: e.estimateLocked,
-		PeerFull: func(peer regions.RegionID) bool {
-			// A peer that refused or could not be reached recently counts as full, so Select
-			// picks another instead of dialing it every second.
-			return e.state.Shortcuts(peer) >= e.cfg.K || now.Before(e.failed[peer].retryAt)
-		},
-	})
-	var closing []*nats.Conn
-	for _, peer := range sel.Close {
-		if sc := e.shortcuts[peer]; sc != nil && e.inboundPeers[peer] == "" {
-			delete(e.shortcuts, peer)
-			delete(e.links, peer)
-			closing = append(closing, sc.nc)
-			e.n.ov.RemoveShortcut(peer)
-			e.dirty = true
-			e.log.Info().Stringer("peer", peer).Msg("shortcut closed")
-		}
-	}
-	var dials []regions.RegionID
-	for _, peer := range sel.Open {
-		if e.shortcuts[peer] == nil && !e.dialing[peer] {
-			e.dialing[peer] = true
-			dials = append(dials, peer)
-		}
-	}
-	e.mu.Unlock()
-	for _, nc := range closing {
-		nc.Close()
-	}
-	for _, peer := range dials {
-		e.dial(peer)
-	}
-}
-
 // dial opens a shortcut to a node of region peer in the background, and measures its setup cost.
 func (e *engine) dial(peer regions.RegionID) {
 	e.n.wg.Add(1)
@@ -203,7 +119,7 @@ func (e *engine) dial(peer regions.RegionID) {
 		l := costs.NewLink(peer, costs.Shortcut, &e.cfg)
 		l.SetSetup(setup)
 		e.links[peer] = l
-		e.shortcuts[peer] = &shortcutConn{nc: nc, opened: now, lastUsed: now}
+		e.shortcuts[peer] = &shortcutConn{nc: nc, opened: now}
 		e.dirty = true
 		e.log.Info().Stringer("peer", peer).Dur("setup", setup).Msg("shortcut opened")
 	}()
@@ -220,7 +136,7 @@ func (e *engine) connect(peer regions.RegionID) (*nats.Conn, time.Duration, erro
 		nats.Name("fedist-shortcut " + e.n.b.Name()),
 		nats.UserInfo(broker.ShortcutUser(me, node), e.n.cfg.Broker.LeafToken),
 		nats.CustomInboxPrefix(overlay.ShortcutInbox(me, node, peer)),
-		nats.NoReconnect(), // a broken shortcut is dropped; the tree carries on and Select may reopen it
+		nats.NoReconnect(), // a broken shortcut is dropped; the tree carries on and the plan may reopen it
 		nats.ClosedHandler(func(nc *nats.Conn) { e.shortcutClosed(peer, nc) }),
 		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
 			e.log.Info().Err(err).Stringer("peer", peer).Msg("shortcut connection error")

@@ -32,8 +32,10 @@ type Hop struct {
 // node's clock, and a place to report what crossed each link. The relay calls it on every message,
 // so it must be fast and safe for concurrent use. A nil Engine means tree routing and no timing.
 type Engine interface {
-	// Next returns the hop toward d. d is never the relay's own region.
-	Next(d regions.RegionID) Hop
+	// Next returns the hop toward d. d is never the relay's own region. origin is set when the
+	// message entered the federation's relays here (from a client of this region), not from
+	// another relay.
+	Next(d regions.RegionID, origin bool) Hop
 	// Now is the node's clock; timestamps in headers use it.
 	Now() time.Time
 	// Timed reports whether the relay should time an exchange with the relay of peer (one link
@@ -79,7 +81,7 @@ func readStamp(h nats.Header, key string) (time.Time, bool) {
 // treeOnly is the engine of a relay that has none: every hop is the tree, nothing is timed.
 type treeOnly struct{}
 
-func (treeOnly) Next(regions.RegionID) Hop                                             { return Hop{Kind: HopTree} }
+func (treeOnly) Next(regions.RegionID, bool) Hop                                       { return Hop{Kind: HopTree} }
 func (treeOnly) Now() time.Time                                                        { return time.Now() }
 func (treeOnly) Timed(regions.RegionID) bool                                           { return false }
 func (treeOnly) Answered(regions.RegionID, time.Time, time.Time, time.Time, time.Time) {}

@@ -153,7 +153,7 @@ func (r *Relay) relay(m *nats.Msg, rest string, back *nats.Conn, local bool) {
 
 	hop := Hop{Kind: HopTree}
 	if d != r.me {
-		hop = r.eng.Next(d)
+		hop = r.eng.Next(d, hops == 0)
 	}
 	out := &nats.Msg{Subject: public, Header: m.Header, Data: m.Data}
 	conn, replyPre := r.nc, r.replyPre

@@ -51,6 +51,10 @@ type Options struct {
 	// off by up to this fraction either way, fixed per pair (Seed); the graph keeps the true RTT
 	// of open links, as the engine measures them once open.
 	EstimateError float64
+	// Plan: every region applies costs.Plan, computed on the same graph and everyone's traffic,
+	// instead of costs.Select on its own: it opens the planned pairs it is the lower end of and
+	// closes its shortcuts that are not planned.
+	Plan bool
 }
 
 // Run simulates cfg's shortcut choice on t.
@@ -77,6 +81,7 @@ func Run(t *topo.Topology, cfg costs.Config, o Options) (Result, error) {
 		return n
 	}
 	now := time.Unix(0, 0)
+	measured := map[costs.Pair]bool{} // pairs that were open once: their estimate is their RTT
 	var res Result
 	for res.Rounds < MaxRounds && !res.Settled {
 		res.Rounds++
@@ -106,6 +111,12 @@ func Run(t *topo.Topology, cfg costs.Config, o Options) (Result, error) {
 			return res, err
 		}
 		rnd := rand.New(rand.NewPCG(o.Seed, uint64(res.Rounds)))
+		if o.Plan {
+			changed = applyPlan(t, ids, g, &cfg, o, open, measured)
+			res.Changes += changed
+			res.Settled = changed == 0
+			continue
+		}
 		for _, me := range ids {
 			if !o.Simultaneous {
 				if g, err = graph(t, ids, open, o.Penalty); err != nil {
@@ -129,13 +140,7 @@ func Run(t *topo.Topology, cfg costs.Config, o Options) (Result, error) {
 			sel := costs.Select(&cfg, costs.SelectInput{
 				Me: me, Graph: g, Traffic: demand, Open: mine, Inbound: len(fixed), Fixed: fixed, Now: now,
 				Estimate: func(p regions.RegionID) (float64, bool) {
-					rtt, ok := t.LinkRTT(me, p)
-					if o.EstimateError > 0 {
-						a, b := min(me, p), max(me, p)
-						u := rand.New(rand.NewPCG(o.Seed, uint64(a)<<16|uint64(b))).Float64()*2 - 1
-						rtt *= 1 + o.EstimateError*u
-					}
-					return rtt + o.Penalty, ok
+					return estimate(t, o, me, p)
 				},
 				PeerFull: func(p regions.RegionID) bool { return count(p) >= cfg.K },
 			})
@@ -192,6 +197,68 @@ func Run(t *topo.Topology, cfg costs.Config, o Options) (Result, error) {
 		}
 	}
 	return res, nil
+}
+
+// estimate is the engine's estimate of an unopened link a–b: its RTT, off by up to
+// o.EstimateError, plus the load penalty.
+func estimate(t *topo.Topology, o Options, a, b regions.RegionID) (float64, bool) {
+	rtt, ok := t.LinkRTT(a, b)
+	if o.EstimateError > 0 {
+		lo, hi := min(a, b), max(a, b)
+		u := rand.New(rand.NewPCG(o.Seed, uint64(lo)<<16|uint64(hi))).Float64()*2 - 1
+		rtt *= 1 + o.EstimateError*u
+	}
+	return rtt + o.Penalty, ok
+}
+
+// applyPlan runs costs.Plan on g with uniform traffic and makes open match it, a full region
+// refusing; it returns how many shortcuts it opened and closed.
+//
+// A pair that was open once is estimated at its true RTT from then on, as the engine, which
+// advertises what its shortcuts measured, does.
+func applyPlan(t *topo.Topology, ids []regions.RegionID, g *costs.Graph, cfg *costs.Config, o Options, open map[shortcut]bool, measured map[costs.Pair]bool) int {
+	var flows []costs.Flow
+	for _, a := range ids {
+		for _, b := range ids {
+			if a != b {
+				flows = append(flows, costs.Flow{From: a, To: b, Rate: o.Rate})
+			}
+		}
+	}
+	plan := costs.Plan(cfg, costs.PlanInput{Graph: g, Flows: flows,
+		Estimate: func(a, b regions.RegionID) (float64, bool) {
+			if measured[costs.MakePair(a, b)] {
+				rtt, ok := t.LinkRTT(a, b)
+				return rtt + o.Penalty, ok
+			}
+			return estimate(t, o, a, b)
+		}})
+	want := map[costs.Pair]bool{}
+	for _, p := range plan {
+		want[p] = true
+	}
+	changed := 0
+	for s := range open {
+		if !want[costs.MakePair(s.From, s.To)] {
+			delete(open, s)
+			changed++
+		}
+	}
+	degree := map[regions.RegionID]int{}
+	for s := range open {
+		degree[s.From]++
+		degree[s.To]++
+	}
+	for _, p := range plan {
+		if !open[shortcut{p.A, p.B}] && !open[shortcut{p.B, p.A}] && degree[p.A] < cfg.K && degree[p.B] < cfg.K {
+			open[shortcut{p.A, p.B}] = true
+			measured[p] = true
+			degree[p.A]++
+			degree[p.B]++
+			changed++
+		}
+	}
+	return changed
 }
 
 // graph is the link-state graph: tree links and open shortcuts, both ways, at their matrix RTT.

@@ -24,8 +24,11 @@ func TestSimulate(t *testing.T) {
 			runs = append(runs, run{4, opens, Options{Simultaneous: true, Seed: seed}})
 		}
 	}
+	runs = append(runs, run{3, 1, Options{Plan: true}}, run{4, 1, Options{Plan: true}}, run{5, 1, Options{Plan: true}},
+		run{4, 1, Options{Plan: true, Penalty: 5}})
 	for seed := range uint64(4) {
 		for _, e := range []float64{0.1, 0.3} {
+			runs = append(runs, run{4, 1, Options{Plan: true, Seed: seed, EstimateError: e}})
 			runs = append(runs, run{4, 1, Options{Simultaneous: true, Seed: seed, EstimateError: e}})
 		}
 	}

@@ -1,0 +1,148 @@
+package node
+
+import (
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/fedist/fedist/costs"
+	"github.com/fedist/fedist/regions"
+	"github.com/nats-io/nats.go"
+)
+
+// chooseShortcuts makes this node's shortcuts follow the federation's plan (costs.Plan), which
+// every node computes alike from the same adverts: it dials the planned pairs it is the lower
+// region of, and closes the shortcuts it opened that the plan no longer lists, PlanGrace after
+// they left it, or at once when a planned one needs the slot. It never closes a shortcut another
+// node opened to it: that is the opener's to close.
+func (e *engine) chooseShortcuts(now time.Time) {
+	e.mu.Lock()
+	me := e.n.Region()
+	for peer := range e.shortcuts {
+		if l := e.links[peer]; l != nil {
+			if st := l.Status(now); st.HasRTT {
+				e.measured[peer] = measuredRTT{rtt: st.RTT, at: now}
+			}
+		}
+	}
+	for peer := range e.inboundPeers {
+		if l := e.links[peer]; l != nil {
+			if st := l.Status(now); st.HasRTT {
+				e.measured[peer] = measuredRTT{rtt: st.RTT, at: now}
+			}
+		}
+	}
+	for peer, m := range e.measured {
+		if now.Sub(m.at) > measuredKeep {
+			delete(e.measured, peer)
+		}
+	}
+	plan := e.planLocked()
+	want := map[regions.RegionID]bool{}
+	for _, p := range plan {
+		if p.Has(me) {
+			want[p.Other(me)] = true
+		}
+	}
+	e.planned = len(want)
+	var dials []regions.RegionID
+	for _, peer := range slices.Sorted(maps.Keys(want)) {
+		if peer < me || e.shortcuts[peer] != nil || e.dialing[peer] || e.inboundPeers[peer] != "" ||
+			now.Before(e.failed[peer].retryAt) {
+			continue // the lower region of a pair dials it; or it is open, on its way, or backing off
+		}
+		dials = append(dials, peer)
+	}
+	free := e.cfg.K - len(e.shortcuts) - len(e.dialing) - len(e.inbound)
+	var closing []*nats.Conn
+	for _, peer := range e.unplannedLocked(want, now) {
+		sc := e.shortcuts[peer]
+		if now.Sub(sc.unplanned) < e.cfg.PlanGrace && free >= len(dials) {
+			continue
+		}
+		delete(e.shortcuts, peer)
+		delete(e.links, peer)
+		closing = append(closing, sc.nc)
+		e.n.ov.RemoveShortcut(peer)
+		e.dirty = true
+		free++
+		e.log.Info().Stringer("peer", peer).Msg("shortcut closed: not in the plan")
+	}
+	dials = dials[:max(0, min(len(dials), free))]
+	for _, peer := range dials {
+		e.dialing[peer] = true
+	}
+	e.mu.Unlock()
+	for _, nc := range closing {
+		nc.Close()
+	}
+	for _, peer := range dials {
+		e.dial(peer)
+	}
+}
+
+// unplannedLocked marks the shortcuts this node opened that the plan does not list, and returns
+// them, longest out of the plan first.
+func (e *engine) unplannedLocked(want map[regions.RegionID]bool, now time.Time) []regions.RegionID {
+	var out []regions.RegionID
+	for peer, sc := range e.shortcuts {
+		if want[peer] {
+			sc.unplanned = time.Time{}
+			continue
+		}
+		if sc.unplanned.IsZero() {
+			sc.unplanned = now
+		}
+		out = append(out, peer)
+	}
+	slices.SortFunc(out, func(a, b regions.RegionID) int {
+		if c := e.shortcuts[a].unplanned.Compare(e.shortcuts[b].unplanned); c != 0 {
+			return c
+		}
+		return int(a) - int(b)
+	})
+	return out
+}
+
+// planLocked computes the federation's plan from the adverts and this node's own.
+func (e *engine) planLocked() []costs.Pair {
+	if e.mine == nil {
+		return nil
+	}
+	return costs.Plan(&e.cfg, costs.PlanInput{
+		Graph:    e.state.Graph(e.n.Region(), e.mine),
+		Flows:    e.state.Flows(e.mine),
+		Estimate: planEstimate(&e.cfg, e.state, e.mine),
+	})
+}
+
+// planEstimate is the cost of a direct link a–b for the plan, as every node computes it: the
+// RTT a shortcut between them measured, if either end advertised one, else the distance between
+// their network coordinates; with the load of the higher region's nodes. mine is this node's own
+// advert, fresher than any copy of it.
+func planEstimate(cfg *costs.Config, state *costs.LinkState, mine *costs.Advert) func(a, b regions.RegionID) (float64, bool) {
+	measured := state.Measured(mine)
+	load := func(r regions.RegionID) costs.Load {
+		if r == mine.Region {
+			return mine.Load
+		}
+		return state.Load(r)
+	}
+	coord := func(r regions.RegionID) (costs.Coord, bool) {
+		if r == mine.Region {
+			return mine.Coord, mine.Coord.Valid()
+		}
+		return state.Coord(r)
+	}
+	return func(a, b regions.RegionID) (float64, bool) {
+		if rtt, ok := measured[costs.MakePair(a, b)]; ok {
+			return costs.Cost(cfg, rtt, load(max(a, b))), true
+		}
+		ca, ok1 := coord(a)
+		cb, ok2 := coord(b)
+		if !ok1 || !ok2 {
+			return 0, false
+		}
+		return costs.Cost(cfg, ca.DistanceTo(cb), load(max(a, b))), true
+	}
+}
