@@ -44,7 +44,10 @@ type engine struct {
 	slowAt    time.Time                      // when the link set and the advert were last refreshed
 	rates     map[regions.RegionID]float64   // what this region originates, by destination (its demand)
 	lastSent  map[regions.RegionID]time.Time // when this region last sent to a destination
-	planned   int                            // shortcuts the last plan gave this node
+	// want are the peers the last plan links this node to (nil before the first plan). A
+	// shortcut to any other is draining: advertised down, so no route takes it, until its
+	// opener closes it.
+	want map[regions.RegionID]bool
 	shortcuts map[regions.RegionID]*shortcutConn
 	dialing   map[regions.RegionID]bool
 	failed    map[regions.RegionID]dialFailure // regions whose last dial failed, and when to try again

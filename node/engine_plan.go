@@ -15,6 +15,11 @@ import (
 // region of, and closes the shortcuts it opened that the plan no longer lists, PlanGrace after
 // they left it, or at once when a planned one needs the slot. It never closes a shortcut another
 // node opened to it: that is the opener's to close.
+//
+// A shortcut the plan dropped drains first: both ends advertise it down (advertLocked), so every
+// route moves off it, while answers to what it already carried still come back over it; only
+// then does its opener close it. Closing at once lost the requests in flight (the lab counted
+// 30-55 failed lookups per warm-up).
 func (e *engine) chooseShortcuts(now time.Time) {
 	e.mu.Lock()
 	me := e.n.Region()
@@ -44,7 +49,15 @@ func (e *engine) chooseShortcuts(now time.Time) {
 			want[p.Other(me)] = true
 		}
 	}
-	e.planned = len(want)
+	for peer := range e.want {
+		if !want[peer] {
+			e.dirty, e.urgent = true, true // drain it: advertise it down at this tick
+		}
+	}
+	if len(want) != len(e.want) {
+		e.dirty = true
+	}
+	e.want = want
 	var dials []regions.RegionID
 	for _, peer := range slices.Sorted(maps.Keys(want)) {
 		if peer < me || e.shortcuts[peer] != nil || e.dialing[peer] || e.inboundPeers[peer] != "" ||

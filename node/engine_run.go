@@ -147,6 +147,9 @@ func (e *engine) advertLocked() *costs.Advert {
 	for peer, l := range e.links {
 		st := l.Status(now)
 		al := costs.AdvertLink{To: peer, Kind: st.Kind, Up: st.Up}
+		if st.Kind == costs.Shortcut && e.want != nil && !e.want[peer] {
+			al.Up = false // draining: out of the plan (chooseShortcuts)
+		}
 		if st.HasRTT {
 			al.RTT = uint32(min(max(st.RTT.Microseconds(), 1), 1<<31))
 		}
