@@ -55,7 +55,7 @@ type PlanInput struct {
 //	gain(a,b) = Σ_flows rate × saving(dist(s,d), min(dist(s,a)+c+RelayHop+dist(b,d), dist(s,b)+c+RelayHop+dist(a,d)))
 //
 // over the distances with the pairs chosen so far (saving is Select's: counted only when the
-// router would switch). A pair that is open now counts its gain PlanKeep times, so noise in the
+// router would switch), a flow the tree cannot carry (a cut link) counting as unreachable ms. A pair that is open now counts its gain PlanKeep times, so noise in the
 // adverts does not trade one open shortcut for a barely better one. It stops when no pair gains
 // Config.MinGain. Candidates are the pairs of every flow's two ends that are not tree neighbours,
 // and the open shortcuts.
@@ -94,112 +94,185 @@ func Plan(cfg *Config, in PlanInput) []Pair {
 	if len(cost) == 0 {
 		return nil
 	}
-	rows := map[regions.RegionID]bool{}
-	for _, f := range flows {
-		rows[f.From] = true
-	}
-	for p := range cost {
-		rows[p.A], rows[p.B] = true, true
-	}
-	dist := map[regions.RegionID]map[regions.RegionID]float64{}
-	for r := range rows {
-		dist[r] = distances(r, g, cfg)
-	}
-	pl := planner{cfg: cfg, dist: dist, flows: flows}
+	pl := newPlanner(cfg, g, flows, cost)
 	q := &pairQueue{}
 	for _, p := range slices.SortedFunc(maps.Keys(cost), comparePairs) {
-		heap.Push(q, queued{p, cost[p], pl.score(p, cost[p], open)})
+		c := pl.cand(p, cost[p], open)
+		c.score = pl.score(c)
+		heap.Push(q, c)
 	}
-	degree := map[regions.RegionID]int{}
+	degree := make([]int, len(pl.ids))
 	var out []Pair
 	for q.Len() > 0 {
 		top := heap.Pop(q).(queued)
-		if degree[top.p.A] >= cfg.K || degree[top.p.B] >= cfg.K {
+		if degree[top.a] >= cfg.K || degree[top.b] >= cfg.K {
 			continue
 		}
-		top.score = pl.score(top.p, top.cost, open)
+		top.score = pl.score(top)
 		if q.Len() > 0 && top.score < (*q)[0].score {
 			heap.Push(q, top) // stale: someone else may now be better
 			continue
 		}
-		if gain := pl.gain(top.p, top.cost); gain <= 0 || gain < cfg.MinGain {
+		if gain := pl.gain(top); gain <= 0 || gain < cfg.MinGain {
 			continue
 		}
 		out = append(out, top.p)
-		degree[top.p.A]++
-		degree[top.p.B]++
-		pl.add(top.p, top.cost)
+		degree[top.a]++
+		degree[top.b]++
+		pl.add(top)
 	}
 	slices.SortFunc(out, comparePairs)
 	return out
 }
 
-// planner holds the distances between the rows (flow sources and candidate ends) as pairs are
-// added.
+// unreachable is what the plan takes a flow the tree cannot carry to cost, in ms: a region cut
+// off from the tree keeps the shortcuts that still reach it, at a gain above any other.
+const unreachable = 10_000
+
+// planner holds the distances between all regions, by dense index, as pairs are added.
 type planner struct {
 	cfg   *Config
-	dist  map[regions.RegionID]map[regions.RegionID]float64
-	flows []Flow
+	ids   []regions.RegionID
+	index map[regions.RegionID]int
+	dist  [][]float64 // dist[i][j]: cost from ids[i] to ids[j], +Inf when unreachable
+	flows []denseFlow
 }
 
-func (pl *planner) d(a, b regions.RegionID) float64 {
-	if a == b {
-		return 0
-	}
-	if c, ok := pl.dist[a][b]; ok {
-		return c
-	}
-	return math.Inf(1)
+type denseFlow struct {
+	s, d int
+	rate float64
 }
 
-// gain is the traffic × delay the pair p of cost c would save.
-func (pl *planner) gain(p Pair, c float64) float64 {
-	link := c + pl.cfg.RelayHop
+// newPlanner indexes every region of g, the flows and the candidates, and computes the distances
+// over g (the tree: Dijkstra from every region).
+func newPlanner(cfg *Config, g *Graph, flows []Flow, cost map[Pair]float64) *planner {
+	pl := &planner{cfg: cfg, index: map[regions.RegionID]int{}}
+	addID := func(r regions.RegionID) int {
+		i, ok := pl.index[r]
+		if !ok {
+			i = len(pl.ids)
+			pl.index[r] = i
+			pl.ids = append(pl.ids, r)
+		}
+		return i
+	}
+	for _, r := range g.Regions() {
+		addID(r)
+		for _, e := range g.out[r] {
+			addID(e.To)
+		}
+	}
+	for _, f := range flows {
+		pl.flows = append(pl.flows, denseFlow{addID(f.From), addID(f.To), f.Rate})
+	}
+	for p := range cost {
+		addID(p.A)
+		addID(p.B)
+	}
+	n := len(pl.ids)
+	adj := make([][]denseEdge, n)
+	for _, r := range g.Regions() {
+		for _, e := range g.out[r] {
+			if e.Up {
+				adj[pl.index[r]] = append(adj[pl.index[r]], denseEdge{pl.index[e.To], e.Cost})
+			}
+		}
+	}
+	pl.dist = make([][]float64, n)
+	for i := range n {
+		pl.dist[i] = dijkstra(adj, i)
+	}
+	return pl
+}
+
+type denseEdge struct {
+	to   int
+	cost float64
+}
+
+// dijkstra returns the cost from src to every index over adj, +Inf where unreachable. The plan's
+// base graph has tree links only, which cross no relay, so a plain search suffices (the router's
+// relay-aware search is in search.go).
+func dijkstra(adj [][]denseEdge, src int) []float64 {
+	dist := make([]float64, len(adj))
+	for i := range dist {
+		dist[i] = math.Inf(1)
+	}
+	dist[src] = 0
+	q := &distQueue{{src, 0}}
+	for q.Len() > 0 {
+		it := heap.Pop(q).(distItem)
+		if it.d > dist[it.v] {
+			continue
+		}
+		for _, e := range adj[it.v] {
+			if nd := it.d + e.cost; nd < dist[e.to] {
+				dist[e.to] = nd
+				heap.Push(q, distItem{e.to, nd})
+			}
+		}
+	}
+	return dist
+}
+
+type distItem struct {
+	v int
+	d float64
+}
+
+type distQueue []distItem
+
+func (q distQueue) Len() int           { return len(q) }
+func (q distQueue) Less(i, j int) bool { return q[i].d < q[j].d }
+func (q distQueue) Swap(i, j int)      { q[i], q[j] = q[j], q[i] }
+func (q *distQueue) Push(x any)        { *q = append(*q, x.(distItem)) }
+func (q *distQueue) Pop() any {
+	old := *q
+	x := old[len(old)-1]
+	*q = old[:len(old)-1]
+	return x
+}
+
+// cand is the queue entry of pair p of cost c.
+func (pl *planner) cand(p Pair, c float64, open map[Pair]float64) queued {
+	_, isOpen := open[p]
+	return queued{p: p, a: pl.index[p.A], b: pl.index[p.B], cost: c, open: isOpen}
+}
+
+// gain is the traffic × delay the candidate would save.
+func (pl *planner) gain(c queued) float64 {
+	link := c.cost + pl.cfg.RelayHop
+	da, db := pl.dist[c.a], pl.dist[c.b]
 	gain := 0.0
 	for _, f := range pl.flows {
-		from := pl.d(f.From, f.To)
-		if math.IsInf(from, 1) {
-			continue // unreachable: the tree repairs it, as in Select
-		}
-		via := min(pl.d(f.From, p.A)+link+pl.d(p.B, f.To), pl.d(f.From, p.B)+link+pl.d(p.A, f.To))
-		gain += f.Rate * saving(pl.cfg, from, via)
+		from := min(pl.dist[f.s][f.d], unreachable)
+		ds := pl.dist[f.s]
+		via := min(ds[c.a]+link+db[f.d], ds[c.b]+link+da[f.d])
+		gain += f.rate * saving(pl.cfg, from, via)
 	}
 	return gain
 }
 
 // score is the gain, PlanKeep times for a pair open now.
-func (pl *planner) score(p Pair, c float64, open map[Pair]float64) float64 {
-	g := pl.gain(p, c)
-	if _, ok := open[p]; ok {
+func (pl *planner) score(c queued) float64 {
+	g := pl.gain(c)
+	if c.open {
 		g *= pl.cfg.PlanKeep
 	}
 	return g
 }
 
-// add puts the pair p of cost c into the distances: a path may now cross it once.
-func (pl *planner) add(p Pair, c float64) {
-	link := c + pl.cfg.RelayHop
-	fromA, fromB := maps.Clone(pl.dist[p.A]), maps.Clone(pl.dist[p.B])
-	at := func(row map[regions.RegionID]float64, r, y regions.RegionID) float64 {
-		if r == y {
-			return 0
+// add puts the candidate into the distances: a path may now cross it once.
+func (pl *planner) add(c queued) {
+	link := c.cost + pl.cfg.RelayHop
+	fromA, fromB := slices.Clone(pl.dist[c.a]), slices.Clone(pl.dist[c.b])
+	for _, row := range pl.dist {
+		toA, toB := row[c.a], row[c.b]
+		if math.IsInf(toA, 1) && math.IsInf(toB, 1) {
+			continue
 		}
-		if c, ok := row[y]; ok {
-			return c
-		}
-		return math.Inf(1)
-	}
-	for x, row := range pl.dist {
-		toA, toB := pl.d(x, p.A), pl.d(x, p.B)
-		for _, y := range slices.Collect(maps.Keys(fromA)) {
-			if via := toB + link + at(fromA, p.A, y); via < pl.d(x, y) && x != y {
-				row[y] = via
-			}
-		}
-		for _, y := range slices.Collect(maps.Keys(fromB)) {
-			if via := toA + link + at(fromB, p.B, y); via < pl.d(x, y) && x != y {
-				row[y] = via
-			}
+		for y := range row {
+			row[y] = min(row[y], toB+link+fromA[y], toA+link+fromB[y])
 		}
 	}
 }
@@ -245,7 +318,9 @@ func comparePairs(a, b Pair) int { return cmp.Or(cmp.Compare(a.A, b.A), cmp.Comp
 // queued is a candidate pair in Plan's queue with its last computed score.
 type queued struct {
 	p     Pair
+	a, b  int // the pair's dense indices
 	cost  float64
+	open  bool
 	score float64
 }
 

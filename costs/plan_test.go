@@ -46,6 +46,20 @@ func TestPlan(t *testing.T) {
 			in.Flows = []Flow{{2, 4, 10}, {2, 5, 6}}
 			in.Graph = withPair(in.Graph, 2, 5, 95) // saves 100-96 = 4 per msg/s: 24 × 2 < 790
 		}, pairs(Pair{2, 4})},
+		{"a region cut off from the tree keeps the shortcut that reaches it", func(c *Config, in *PlanInput) {
+			c.K = 1
+			in.Graph = withPair(in.Graph, 2, 6, 20)
+			for _, r := range []regions.RegionID{3, 6} { // the tree link 0003-0006 is down
+				es := in.Graph.Edges(r)
+				for i := range es {
+					if es[i].Kind == Tree && (es[i].To == 3 || es[i].To == 6) {
+						es[i].Up = false
+					}
+				}
+				_ = in.Graph.SetEdges(r, es)
+			}
+			in.Flows = []Flow{{2, 4, 100}, {6, 2, 1}}
+		}, pairs(Pair{2, 6})},
 		{"bad flows are ignored", func(c *Config, in *PlanInput) {
 			c.K = 1
 			in.Flows = append(in.Flows, Flow{4, 4, 1e9}, Flow{5, 3, -1e9})
@@ -136,7 +150,7 @@ func randomTree(rnd *rand.Rand, n int) (*Graph, int) {
 // advertises), with K=4: what every node computes when adverts change
 // (go test -run '^$' -bench Plan -benchtime 3x ./costs).
 func BenchmarkPlan(b *testing.B) {
-	for _, n := range []int{12, 100} {
+	for _, n := range []int{12, 100, 1000} {
 		b.Run(fmtInt(n), func(b *testing.B) {
 			rnd := rand.New(rand.NewPCG(1, 2))
 			g, _ := randomTree(rnd, n)

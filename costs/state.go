@@ -94,17 +94,6 @@ func (s *LinkState) Coord(r regions.RegionID) (Coord, bool) {
 	return Coord{}, false
 }
 
-// Shortcuts returns the most shortcut connections any node of region r holds.
-func (s *LinkState) Shortcuts(r regions.RegionID) int {
-	n := 0
-	for k, e := range s.nodes {
-		if k.region == r {
-			n = max(n, e.adv.Shortcuts)
-		}
-	}
-	return n
-}
-
 // Edges turns an advert's links into graph edges: measured links only, each costed by Cost with
 // the far region's load. A link advertised by several nodes of one region keeps its cheapest cost.
 func (s *LinkState) Edges(a *Advert) []Edge { return s.edges(a, s.loads()) }
@@ -117,6 +106,43 @@ func (s *LinkState) edges(a *Advert, loads map[regions.RegionID]Load) []Edge {
 		}
 		out = append(out, Edge{From: a.Region, To: l.To, Kind: l.Kind, Up: l.Up,
 			Cost: Cost(s.cfg, time.Duration(l.RTT)*time.Microsecond, loads[l.To])})
+	}
+	return out
+}
+
+// Loads returns every region's heaviest reported load (as Load), with mine (the node's own
+// current advert) in place of any copy of it that came back.
+func (s *LinkState) Loads(mine *Advert) map[regions.RegionID]Load {
+	out := make(map[regions.RegionID]Load, len(s.nodes))
+	for k, e := range s.nodes {
+		if mine == nil || k != (nodeKey{mine.Region, mine.Node}) {
+			out[k.region] = heavier(out[k.region], e.adv.Load)
+		}
+	}
+	if mine != nil {
+		out[mine.Region] = heavier(out[mine.Region], mine.Load)
+	}
+	return out
+}
+
+// Coords returns a network coordinate of every region that advertised one: that of its node of
+// the lowest name, so every node picks the same one, with mine (the node's own current advert) in
+// place of any copy of it that came back.
+func (s *LinkState) Coords(mine *Advert) map[regions.RegionID]Coord {
+	out := map[regions.RegionID]Coord{}
+	from := map[regions.RegionID]string{}
+	take := func(k nodeKey, a *Advert) {
+		if n, ok := from[k.region]; a.Coord.Valid() && (!ok || k.node < n) {
+			out[k.region], from[k.region] = a.Coord, k.node
+		}
+	}
+	for k, e := range s.nodes {
+		if mine == nil || k != (nodeKey{mine.Region, mine.Node}) {
+			take(k, e.adv)
+		}
+	}
+	if mine != nil {
+		take(nodeKey{mine.Region, mine.Node}, mine)
 	}
 	return out
 }

@@ -31,23 +31,28 @@ type engine struct {
 	sentMu sync.Mutex                  // guards sent
 	sent   map[regions.RegionID]uint64 // messages routed to each destination since the last second
 
-	mu        sync.Mutex // guards everything below
-	links     map[regions.RegionID]*costs.Link
-	viv       *costs.Vivaldi
-	state     *costs.LinkState
-	router    *costs.Router
-	adv       *costs.Advertiser
-	mine      *costs.Advert                  // my current link state, as last built
-	dirty     bool                           // the graph changed since routes were last computed
-	urgent    bool                           // one of this node's links went down: recompute at the next tick
-	routedAt  time.Time                      // when routes were last computed
-	slowAt    time.Time                      // when the link set and the advert were last refreshed
-	rates     map[regions.RegionID]float64   // what this region originates, by destination (its demand)
-	lastSent  map[regions.RegionID]time.Time // when this region last sent to a destination
+	mu       sync.Mutex // guards everything below
+	links    map[regions.RegionID]*costs.Link
+	viv      *costs.Vivaldi
+	state    *costs.LinkState
+	router   *costs.Router
+	adv      *costs.Advertiser
+	mine     *costs.Advert                  // my current link state, as last built
+	dirty    bool                           // the graph changed since routes were last computed
+	urgent   bool                           // one of this node's links went down: recompute at the next tick
+	routedAt time.Time                      // when routes were last computed
+	slowAt   time.Time                      // when the link set and the advert were last refreshed
+	rates    map[regions.RegionID]float64   // what this region originates, by destination (its demand)
+	lastSent map[regions.RegionID]time.Time // when this region last sent to a destination
 	// want are the peers the last plan links this node to (nil before the first plan). A
 	// shortcut to any other is draining: advertised down, so no route takes it, until its
 	// opener closes it.
 	want map[regions.RegionID]bool
+	// plan is the last plan computed (runPlan), at planAt, in planTook; planning while one runs.
+	plan      []costs.Pair
+	planAt    time.Time
+	planTook  time.Duration
+	planning  bool
 	shortcuts map[regions.RegionID]*shortcutConn
 	dialing   map[regions.RegionID]bool
 	failed    map[regions.RegionID]dialFailure // regions whose last dial failed, and when to try again

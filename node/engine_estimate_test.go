@@ -16,16 +16,20 @@ func TestEstimatePrefersMeasured(t *testing.T) {
 	const me, b, c = regions.RegionID(0x00a1), regions.RegionID(0x00b0), regions.RegionID(0x00c0)
 	state := costs.NewLinkState(&cfg)
 	mine := &costs.Advert{Region: me, Node: "n1"}
-	if _, ok := planEstimate(&cfg, state, mine)(me, b); ok {
+	if _, ok := est(&cfg, state, mine)(me, b); ok {
 		t.Fatal("an estimate for a region with no coordinate and nothing measured")
 	}
 	mine.Measured = costs.AdvertLinks{{To: b, Kind: costs.Shortcut, RTT: 180_000, Up: true}}
-	if got, ok := planEstimate(&cfg, state, mine)(b, me); !ok || got != 180 {
+	if got, ok := est(&cfg, state, mine)(b, me); !ok || got != 180 {
 		t.Fatalf("estimate %v (%v), want my measured 180 ms", got, ok)
 	}
 	state.Apply(&costs.Advert{Region: c, Node: "n1", Seq: 1,
 		Measured: costs.AdvertLinks{{To: b, Kind: costs.Shortcut, RTT: 42_000, Up: true}}}, time.Now())
-	if got, ok := planEstimate(&cfg, state, mine)(b, c); !ok || got != 42 {
+	if got, ok := est(&cfg, state, mine)(b, c); !ok || got != 42 {
 		t.Fatalf("estimate %v (%v), want the 42 ms region c advertised", got, ok)
 	}
+}
+
+func est(cfg *costs.Config, state *costs.LinkState, mine *costs.Advert) func(a, b regions.RegionID) (float64, bool) {
+	return planEstimate(cfg, state.Measured(mine), state.Coords(mine), state.Loads(mine))
 }

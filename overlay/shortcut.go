@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/fedist/fedist/regions"
@@ -65,29 +64,13 @@ func ValidShortcutReply(reply string, me regions.RegionID) bool {
 type shortcut struct {
 	nc       *nats.Conn
 	subs     []*nats.Subscription
-	replyPre string        // fdq.<me>.<node>.<peer>.r.
-	inbound  atomic.Uint64 // messages the peer's relay sent through it (ShortcutsInbound)
+	replyPre string // fdq.<me>.<node>.<peer>.r.
 }
 
 func (sc *shortcut) unsubscribe() {
 	for _, s := range sc.subs {
 		_ = s.Unsubscribe() // the connection may be closed already; then nothing is left to undo
 	}
-}
-
-// ShortcutsInbound returns, for every shortcut this node opened, how many messages the peer's
-// relay has sent through it: the use the far end makes of a shortcut, which this node's own link
-// counters (Engine.Timed, Engine.Carried) do not see. A shortcut that carries only the peer's
-// traffic is busy, not idle.
-func (o *Overlay) ShortcutsInbound() map[regions.RegionID]uint64 {
-	r := o.relay
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	out := make(map[regions.RegionID]uint64, len(r.shortcuts))
-	for peer, sc := range r.shortcuts {
-		out[peer] = sc.inbound.Load()
-	}
-	return out
 }
 
 // ErrShortcut wraps shortcut setup errors.
@@ -108,10 +91,7 @@ func (o *Overlay) AddShortcut(peer regions.RegionID, nc *nats.Conn) error {
 	sc := &shortcut{nc: nc, replyPre: ns + ".r."}
 	handlers := map[string]nats.MsgHandler{
 		ns + ".r.>": func(m *nats.Msg) { r.handleReply(sc.replyPre, m) },
-		ns + ".h.>": func(m *nats.Msg) {
-			sc.inbound.Add(1)
-			r.relay(m, m.Subject[len(ns)+3:], nc, false)
-		},
+		ns + ".h.>": func(m *nats.Msg) { r.relay(m, m.Subject[len(ns)+3:], nc, false) },
 		ns + ".p": func(m *nats.Msg) { r.answerProbeOn(nc, m) },
 	}
 	var err error

@@ -267,9 +267,9 @@ func TestShortcutClosesWhenIdle(t *testing.T) {
 
 // TestShortcutUsedByPeerStaysOpen: A1 and B share a shortcut one of them opened; the opener stops
 // sending while the other end keeps looking its records up over it. The shortcut is the opener's
-// to close, and it carries traffic: it must outlive IdleClose several times over. (It did not: the
-// opener counted only its own messages, closed it as idle after IdleClose, and the peer's route
-// broke; the lab saw shortcuts closed and reopened in waves 30 s after its warm-up.)
+// to close, and it carries traffic: it must outlive IdleClose several times over. (It once did
+// not: the opener counted only its own messages, closed it as idle after IdleClose, and the
+// peer's route broke. Since the plan, the peer's advertised demand keeps the pair planned.)
 func TestShortcutUsedByPeerStaysOpen(t *testing.T) {
 	const idle = 2 * time.Second
 	f := startEdited(t, smallTopo(t), func(c *node.Config) { c.Costs.IdleClose = idle })
