@@ -17,7 +17,11 @@
 //   - advert.go: link-state adverts (msgpack), their significance test and rate limit.
 //   - graph.go, routes.go: the link-state graph and shortest paths (gonum's graph/path), route
 //     tables with waypoints, and hysteresis so noise does not flap routes.
-//   - select.go: which shortcuts to open and close, by traffic × gain, within K per node.
+//   - plan.go: the shortcuts the federation should hold, by traffic × gain within K per region:
+//     one plan every node computes alike from everyone's advertised demand (what the node follows).
+//   - select.go: one node's own choice from its own traffic, the policy before the plan; the
+//     simulator (integration/shortcutsim) still runs it as the baseline the plan is measured
+//     against.
 //
 // Invariants a caller may rely on: a route table never lists a path over a link marked down; a
 // region is reachable when any advertised path reaches it, not only the tree; a route changes only

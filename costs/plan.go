@@ -36,7 +36,8 @@ func (p Pair) Other(r regions.RegionID) regions.RegionID {
 // PlanInput is what Plan decides from. Every node holds the same adverts, so every node that
 // plans from them reaches the same pairs.
 type PlanInput struct {
-	// Graph is the link state: tree links, and the shortcuts open now at their measured cost.
+	// Graph is the link state: tree links, and the shortcuts open now at their measured cost
+	// (those advertised down are held: see openPairs).
 	Graph *Graph
 	// Flows is the traffic every region advertised.
 	Flows []Flow
@@ -55,7 +56,8 @@ type PlanInput struct {
 //	gain(a,b) = Σ_flows rate × saving(dist(s,d), min(dist(s,a)+c+RelayHop+dist(b,d), dist(s,b)+c+RelayHop+dist(a,d)))
 //
 // over the distances with the pairs chosen so far (saving is Select's: counted only when the
-// router would switch), a flow the tree cannot carry (a cut link) counting as unreachable ms. A pair that is open now counts its gain PlanKeep times, so noise in the
+// router would switch), a flow the tree cannot carry (a cut link) counting as unreachable ms. A
+// pair that is open now (in the graph, up or held down) counts its gain PlanKeep times, so noise in the
 // adverts does not trade one open shortcut for a barely better one. It stops when no pair gains
 // Config.MinGain. Candidates are the pairs of every flow's two ends that are not tree neighbours,
 // and the open shortcuts.
@@ -277,13 +279,14 @@ func (pl *planner) add(c queued) {
 	}
 }
 
-// openPairs returns the shortcuts in g that are up, with their cost (the lower of the two ends'
-// figures where both advertise it).
+// openPairs returns the shortcuts in g, with their cost (the lower of the two ends' figures
+// where both advertise it). One advertised down is held still (its link cut for a moment, its
+// dial on its way): the plan keeps counting it as open, and routes avoid it.
 func openPairs(g *Graph) map[Pair]float64 {
 	out := map[Pair]float64{}
 	for _, es := range g.out {
 		for _, e := range es {
-			if e.Kind != Shortcut || !e.Up {
+			if e.Kind != Shortcut {
 				continue
 			}
 			p := MakePair(e.From, e.To)

@@ -36,6 +36,18 @@ func TestPlan(t *testing.T) {
 			in.Flows = []Flow{{2, 4, 10}, {2, 5, 6}}
 			in.Graph = withPair(in.Graph, 2, 5, 20)
 		}, pairs(Pair{2, 5})},
+		{"an open pair advertised down (cut for a moment) is held as open", func(c *Config, in *PlanInput) {
+			c.K = 1
+			in.Flows = []Flow{{2, 4, 10}, {2, 5, 6}}
+			in.Graph = withPair(in.Graph, 2, 5, 20)
+			es := in.Graph.Edges(2)
+			for i := range es {
+				if es[i].Kind == Shortcut {
+					es[i].Up = false
+				}
+			}
+			_ = in.Graph.SetEdges(2, es)
+		}, pairs(Pair{2, 5})},
 		{"without PlanKeep the better one wins", func(c *Config, in *PlanInput) {
 			c.K, c.PlanKeep = 1, 1
 			in.Flows = []Flow{{2, 4, 10}, {2, 5, 6}}

@@ -146,25 +146,39 @@ func (e *engine) advertLocked() *costs.Advert {
 		Shortcuts: len(e.shortcuts) + len(e.inbound)}
 	for peer, l := range e.links {
 		st := l.Status(now)
-		al := costs.AdvertLink{To: peer, Kind: st.Kind, Up: st.Up}
 		if st.Kind == costs.Shortcut && e.want != nil && !e.want[peer] {
-			al.Up = false // draining: out of the plan (chooseShortcuts)
+			continue // draining, out of the plan (chooseShortcuts): no route may take it
 		}
+		al := costs.AdvertLink{To: peer, Kind: st.Kind, Up: st.Up}
 		if st.HasRTT {
-			al.RTT = uint32(min(max(st.RTT.Microseconds(), 1), 1<<31))
+			al.RTT = micros(st.RTT)
 		}
 		a.Links = append(a.Links, al)
+	}
+	for peer := range e.want {
+		// A planned shortcut that is not open (its link cut, the peer full, a dial on its way)
+		// and was open within plannedHold is listed down: no route takes it, and every plan
+		// still counts it as open, so a short cut does not reshuffle the federation's shortcuts
+		// (the lab's shortcut cuts came back after 5-6 s: the slots had gone elsewhere).
+		if m, ok := e.measured[peer]; ok && e.links[peer] == nil && now.Sub(m.at) <= plannedHold {
+			a.Links = append(a.Links, costs.AdvertLink{To: peer, Kind: costs.Shortcut, RTT: micros(m.rtt)})
+		}
 	}
 	slices.SortFunc(a.Links, func(x, y costs.AdvertLink) int { return int(x.To) - int(y.To) })
 	a.Demand = e.demandLocked(now)
 	for peer, m := range e.measured {
-		a.Measured = append(a.Measured, costs.AdvertLink{To: peer, Kind: costs.Shortcut, Up: true,
-			RTT: uint32(min(max(m.rtt.Microseconds(), 1), 1<<31))})
+		a.Measured = append(a.Measured, costs.AdvertLink{To: peer, Kind: costs.Shortcut, Up: true, RTT: micros(m.rtt)})
 	}
 	slices.SortFunc(a.Measured, func(x, y costs.AdvertLink) int { return int(x.To) - int(y.To) })
 	e.mine = a
 	return a
 }
+
+// plannedHold is how long a planned shortcut that closed is still advertised (down) as held.
+const plannedHold = 30 * time.Second
+
+// micros is an RTT as adverts carry it: µs, at least 1.
+func micros(d time.Duration) uint32 { return uint32(min(max(d.Microseconds(), 1), 1<<31)) }
 
 // minDemand is the least rate, in msgs/s, a region advertises as demand.
 const minDemand = 0.05
