@@ -47,25 +47,7 @@ type DemandEntry struct {
 
 // DecodeMsgpack implements msgpack.CustomDecoder.
 func (l *AdvertDemand) DecodeMsgpack(d *msgpack.Decoder) error {
-	n, err := d.DecodeArrayLen()
-	if err != nil {
-		return err
-	}
-	if n > MaxAdvertDemand {
-		return fmt.Errorf("%w: %d demand entries (at most %d)", ErrAdvert, n, MaxAdvertDemand)
-	}
-	if n <= 0 {
-		*l = nil
-		return nil
-	}
-	out := make(AdvertDemand, n)
-	for i := range out {
-		if err := d.Decode(&out[i]); err != nil {
-			return err
-		}
-	}
-	*l = out
-	return nil
+	return decodeBounded(d, (*[]DemandEntry)(l), MaxAdvertDemand, "demand entries")
 }
 
 // maxDemandRate bounds an advertised rate: no region sends a billion messages a second to one
@@ -80,24 +62,30 @@ type AdvertLinks []AdvertLink
 
 // DecodeMsgpack implements msgpack.CustomDecoder.
 func (l *AdvertLinks) DecodeMsgpack(d *msgpack.Decoder) error {
+	return decodeBounded(d, (*[]AdvertLink)(l), MaxAdvertLinks, "links")
+}
+
+// decodeBounded decodes a msgpack array of at most limit elements into *out, refusing a longer
+// one before allocating anything.
+func decodeBounded[T any](d *msgpack.Decoder, out *[]T, limit int, what string) error {
 	n, err := d.DecodeArrayLen()
 	if err != nil {
 		return err
 	}
-	if n > MaxAdvertLinks {
-		return fmt.Errorf("%w: %d links (at most %d)", ErrAdvert, n, MaxAdvertLinks)
+	if n > limit {
+		return fmt.Errorf("%w: %d %s (at most %d)", ErrAdvert, n, what, limit)
 	}
 	if n <= 0 {
-		*l = nil
+		*out = nil
 		return nil
 	}
-	out := make(AdvertLinks, n)
-	for i := range out {
-		if err := d.Decode(&out[i]); err != nil {
+	v := make([]T, n)
+	for i := range v {
+		if err := d.Decode(&v[i]); err != nil {
 			return err
 		}
 	}
-	*l = out
+	*out = v
 	return nil
 }
 
@@ -242,3 +230,7 @@ func (a *Advertiser) Next(cur Advert, now time.Time) *Advert {
 	a.last, a.lastSent = &cur, now
 	return &cur
 }
+
+// MaxAdvertDemand bounds the flows one advert may list: a node advertises its busiest
+// destinations only, as Select weighs only its busiest.
+const MaxAdvertDemand = maxCandidates

@@ -2,6 +2,7 @@ package costs
 
 import (
 	"errors"
+	"math"
 	"testing"
 	"time"
 
@@ -39,6 +40,16 @@ func TestAdvertRefused(t *testing.T) {
 		"unknown kind":    func(a *Advert) { a.Links[0].Kind = 9 },
 		"negative load":   func(a *Advert) { a.Load.RelayQueue = -1 },
 		"bad coordinate":  func(a *Advert) { a.Coord.Height = -5 },
+		// Demand and measured RTTs steer every node's plan: a region may advertise only its own,
+		// and only sane figures.
+		"demand to itself":      func(a *Advert) { a.Demand = AdvertDemand{{To: a.Region, Rate: 1}} },
+		"demand to 0000":        func(a *Advert) { a.Demand = AdvertDemand{{To: 0, Rate: 1}} },
+		"negative demand":       func(a *Advert) { a.Demand = AdvertDemand{{To: 2, Rate: -1}} },
+		"NaN demand":            func(a *Advert) { a.Demand = AdvertDemand{{To: 2, Rate: float32(math.NaN())}} },
+		"huge demand":           func(a *Advert) { a.Demand = AdvertDemand{{To: 2, Rate: 1e12}} },
+		"too many destinations": func(a *Advert) { a.Demand = make(AdvertDemand, MaxAdvertDemand+1) },
+		"measured with no RTT":  func(a *Advert) { a.Measured = AdvertLinks{{To: 2, Kind: Shortcut}} },
+		"measured to itself":    func(a *Advert) { a.Measured = AdvertLinks{{To: a.Region, Kind: Shortcut, RTT: 9}} },
 	} {
 		a := testAdvert()
 		edit(&a)
@@ -49,6 +60,17 @@ func TestAdvertRefused(t *testing.T) {
 		if _, err := ParseAdvert(b); !errors.Is(err, ErrAdvert) {
 			t.Errorf("%s: %v, want ErrAdvert", name, err)
 		}
+	}
+}
+
+// TestAdvertDemandBoundedBeforeAllocation: the same for the demand list.
+func TestAdvertDemandBoundedBeforeAllocation(t *testing.T) {
+	evil := []byte{0x81, 0xa1, 'd', 0xdd, 0xff, 0xff, 0xff, 0xff} // {"d": array32 of 2^32-1}
+	if _, err := ParseAdvert(evil); err == nil {
+		t.Fatal("advert claiming 2^32-1 demand entries accepted")
+	}
+	if a := testing.AllocsPerRun(10, func() { _, _ = ParseAdvert(evil) }); a > 50 {
+		t.Fatalf("%v allocations to refuse it", a)
 	}
 }
 
@@ -151,5 +173,28 @@ func TestTreeLinkDownEitherEnd(t *testing.T) {
 	g := s.Graph(0x00b0, nil)
 	if e, ok := g.Edge(0x00a1, 0x00a0, Tree); !ok || e.Up {
 		t.Fatalf("child's stale tree edge: %+v %v, want it down", e, ok)
+	}
+}
+
+// TestDemandMoved: a demand is news when a destination enters or leaves it, or a rate doubles or
+// halves by at least 1 msg/s; noise waits for the refresh.
+func TestDemandMoved(t *testing.T) {
+	base := AdvertDemand{{To: 2, Rate: 10}, {To: 3, Rate: 1}}
+	for _, tc := range []struct {
+		name string
+		cur  AdvertDemand
+		want bool
+	}{
+		{"same", AdvertDemand{{To: 2, Rate: 10}, {To: 3, Rate: 1}}, false},
+		{"noise", AdvertDemand{{To: 2, Rate: 14}, {To: 3, Rate: 1.6}}, false},
+		{"doubled", AdvertDemand{{To: 2, Rate: 20}, {To: 3, Rate: 1}}, true},
+		{"halved", AdvertDemand{{To: 2, Rate: 5}, {To: 3, Rate: 1}}, true},
+		{"doubled by less than 1 msg/s", AdvertDemand{{To: 2, Rate: 10}, {To: 3, Rate: 1.9}}, false},
+		{"another destination", AdvertDemand{{To: 2, Rate: 10}, {To: 4, Rate: 1}}, true},
+		{"one gone", AdvertDemand{{To: 2, Rate: 10}}, true},
+	} {
+		if got := demandMoved(base, tc.cur); got != tc.want {
+			t.Errorf("%s: demandMoved = %v, want %v", tc.name, got, tc.want)
+		}
 	}
 }

@@ -97,7 +97,12 @@ func Plan(cfg *Config, in PlanInput) []Pair {
 		return nil
 	}
 	pl := newPlanner(cfg, g, flows, cost)
-	q := &pairQueue{}
+	q := &queue[queued]{less: func(a, b queued) bool { // the highest score first, the lower pair on ties
+		if a.score != b.score {
+			return a.score > b.score
+		}
+		return comparePairs(a.p, b.p) < 0
+	}}
 	for _, p := range slices.SortedFunc(maps.Keys(cost), comparePairs) {
 		c := pl.cand(p, cost[p], open)
 		c.score = pl.score(c)
@@ -111,7 +116,7 @@ func Plan(cfg *Config, in PlanInput) []Pair {
 			continue
 		}
 		top.score = pl.score(top)
-		if q.Len() > 0 && top.score < (*q)[0].score {
+		if q.Len() > 0 && top.score < q.items[0].score {
 			heap.Push(q, top) // stale: someone else may now be better
 			continue
 		}
@@ -201,7 +206,7 @@ func dijkstra(adj [][]denseEdge, src int) []float64 {
 		dist[i] = math.Inf(1)
 	}
 	dist[src] = 0
-	q := &distQueue{{src, 0}}
+	q := &queue[distItem]{items: []distItem{{src, 0}}, less: func(a, b distItem) bool { return a.d < b.d }}
 	for q.Len() > 0 {
 		it := heap.Pop(q).(distItem)
 		if it.d > dist[it.v] {
@@ -220,19 +225,6 @@ func dijkstra(adj [][]denseEdge, src int) []float64 {
 type distItem struct {
 	v int
 	d float64
-}
-
-type distQueue []distItem
-
-func (q distQueue) Len() int           { return len(q) }
-func (q distQueue) Less(i, j int) bool { return q[i].d < q[j].d }
-func (q distQueue) Swap(i, j int)      { q[i], q[j] = q[j], q[i] }
-func (q *distQueue) Push(x any)        { *q = append(*q, x.(distItem)) }
-func (q *distQueue) Pop() any {
-	old := *q
-	x := old[len(old)-1]
-	*q = old[:len(old)-1]
-	return x
 }
 
 // cand is the queue entry of pair p of cost c.
@@ -327,25 +319,18 @@ type queued struct {
 	score float64
 }
 
-// pairQueue is a max-heap of candidates by score, the lower pair first on ties.
-type pairQueue []queued
-
-func (q pairQueue) Len() int { return len(q) }
-func (q pairQueue) Less(i, j int) bool {
-	if q[i].score != q[j].score {
-		return q[i].score > q[j].score
-	}
-	return comparePairs(q[i].p, q[j].p) < 0
+// queue is a container/heap of T ordered by less.
+type queue[T any] struct {
+	items []T
+	less  func(a, b T) bool
 }
-func (q pairQueue) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
-func (q *pairQueue) Push(x any)   { *q = append(*q, x.(queued)) }
-func (q *pairQueue) Pop() any {
-	old := *q
-	x := old[len(old)-1]
-	*q = old[:len(old)-1]
+
+func (q *queue[T]) Len() int           { return len(q.items) }
+func (q *queue[T]) Less(i, j int) bool { return q.less(q.items[i], q.items[j]) }
+func (q *queue[T]) Swap(i, j int)      { q.items[i], q.items[j] = q.items[j], q.items[i] }
+func (q *queue[T]) Push(x any)         { q.items = append(q.items, x.(T)) }
+func (q *queue[T]) Pop() any {
+	x := q.items[len(q.items)-1]
+	q.items = q.items[:len(q.items)-1]
 	return x
 }
-
-// MaxAdvertDemand bounds the flows one advert may list: a node advertises its busiest
-// destinations only, as Select weighs only its busiest.
-const MaxAdvertDemand = maxCandidates

@@ -114,14 +114,7 @@ func (s *LinkState) edges(a *Advert, loads map[regions.RegionID]Load) []Edge {
 // current advert) in place of any copy of it that came back.
 func (s *LinkState) Loads(mine *Advert) map[regions.RegionID]Load {
 	out := make(map[regions.RegionID]Load, len(s.nodes))
-	for k, e := range s.nodes {
-		if mine == nil || k != (nodeKey{mine.Region, mine.Node}) {
-			out[k.region] = heavier(out[k.region], e.adv.Load)
-		}
-	}
-	if mine != nil {
-		out[mine.Region] = heavier(out[mine.Region], mine.Load)
-	}
+	s.each(mine, func(k nodeKey, a *Advert) { out[k.region] = heavier(out[k.region], a.Load) })
 	return out
 }
 
@@ -136,14 +129,7 @@ func (s *LinkState) Coords(mine *Advert) map[regions.RegionID]Coord {
 			out[k.region], from[k.region] = a.Coord, k.node
 		}
 	}
-	for k, e := range s.nodes {
-		if mine == nil || k != (nodeKey{mine.Region, mine.Node}) {
-			take(k, e.adv)
-		}
-	}
-	if mine != nil {
-		take(nodeKey{mine.Region, mine.Node}, mine)
-	}
+	s.each(mine, take)
 	return out
 }
 
@@ -217,15 +203,21 @@ func (s *LinkState) Flows(mine *Advert) []Flow {
 			out = append(out, Flow{From: a.Region, To: d.To, Rate: float64(d.Rate)})
 		}
 	}
+	s.each(mine, func(_ nodeKey, a *Advert) { add(a) })
+	return out
+}
+
+// each calls f with every node's advert, mine (the node's own current advert) in place of any
+// copy of it that came back.
+func (s *LinkState) each(mine *Advert, f func(nodeKey, *Advert)) {
 	for k, e := range s.nodes {
 		if mine == nil || k != (nodeKey{mine.Region, mine.Node}) {
-			add(e.adv)
+			f(k, e.adv)
 		}
 	}
 	if mine != nil {
-		add(mine)
+		f(nodeKey{mine.Region, mine.Node}, mine)
 	}
-	return out
 }
 
 // Measured returns the RTTs shortcuts measured, by pair, as either end advertised them (the
@@ -240,13 +232,6 @@ func (s *LinkState) Measured(mine *Advert) map[Pair]time.Duration {
 			}
 		}
 	}
-	for k, e := range s.nodes {
-		if mine == nil || k != (nodeKey{mine.Region, mine.Node}) {
-			look(e.adv)
-		}
-	}
-	if mine != nil {
-		look(mine)
-	}
+	s.each(mine, func(_ nodeKey, a *Advert) { look(a) })
 	return out
 }
