@@ -92,7 +92,7 @@ func (o *Overlay) AddShortcut(peer regions.RegionID, nc *nats.Conn) error {
 	handlers := map[string]nats.MsgHandler{
 		ns + ".r.>": func(m *nats.Msg) { r.handleReply(sc.replyPre, m) },
 		ns + ".h.>": func(m *nats.Msg) { r.relay(m, m.Subject[len(ns)+3:], nc, false) },
-		ns + ".p": func(m *nats.Msg) { r.answerProbeOn(nc, m) },
+		ns + ".p":   func(m *nats.Msg) { r.answerProbeOn(nc, m) },
 	}
 	var err error
 	for subject, h := range handlers {
