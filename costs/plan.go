@@ -53,8 +53,9 @@ type PlanInput struct {
 // Starting from the tree alone, it adds, one at a time, the pair of highest gain whose two ends
 // both hold fewer than K planned shortcuts, where the gain of a pair a–b of cost c is
 //
-//	gain(a,b) = Σ_flows rate × saving(dist(s,d), min(dist(s,a)+c+RelayHop+dist(b,d), dist(s,b)+c+RelayHop+dist(a,d)))
+//	gain(a,b) = Σ_flows rate × weigh(saving(dist(s,d), min(dist(s,a)+c+RelayHop+dist(b,d), dist(s,b)+c+RelayHop+dist(a,d))), dist(s,d))
 //
+// where weigh(x, d) = x × PlanScale / (d + PlanScale) (see Config.PlanScale)
 // over the distances with the pairs chosen so far (saving is Select's: counted only when the
 // router would switch), a flow the tree cannot carry (a cut link) counting as unreachable ms. A
 // pair that is open now (in the graph, up or held down) counts its gain PlanKeep times, so noise in the
@@ -242,9 +243,19 @@ func (pl *planner) gain(c queued) float64 {
 		from := min(pl.dist[f.s][f.d], unreachable)
 		ds := pl.dist[f.s]
 		via := min(ds[c.a]+link+db[f.d], ds[c.b]+link+da[f.d])
-		gain += f.rate * saving(pl.cfg, from, via)
+		gain += f.rate * pl.weigh(saving(pl.cfg, from, via), from)
 	}
 	return gain
+}
+
+// weigh is what a saving of s ms on a path of from ms counts for: s × PlanScale / (from +
+// PlanScale), the fraction of a long path's delay saved, the ms on a short one; s itself when
+// PlanScale is 0.
+func (pl *planner) weigh(s, from float64) float64 {
+	if pl.cfg.PlanScale <= 0 || s == 0 || from >= unreachable {
+		return s // a flow the tree cannot carry keeps its full weight (see unreachable)
+	}
+	return s * pl.cfg.PlanScale / (from + pl.cfg.PlanScale)
 }
 
 // score is the gain, PlanKeep times for a pair open now.
