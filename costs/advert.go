@@ -50,6 +50,9 @@ func (l *AdvertDemand) DecodeMsgpack(d *msgpack.Decoder) error {
 	return decodeBounded(d, (*[]DemandEntry)(l), MaxAdvertDemand, "demand entries")
 }
 
+// maxService bounds an advertised relay service time: a minute per message is a dead relay.
+const maxService = int64(time.Minute / time.Microsecond)
+
 // maxDemandRate bounds an advertised rate: no region sends a billion messages a second to one
 // other, and a bound keeps sums finite.
 const maxDemandRate = 1e9
@@ -125,7 +128,7 @@ func (a *Advert) Check() error {
 		return fmt.Errorf("%w: %d shortcuts", ErrAdvert, a.Shortcuts)
 	case len(a.Coord.Vec) > 0 && !a.Coord.Valid():
 		return fmt.Errorf("%w: invalid coordinate", ErrAdvert)
-	case a.Load.RelayQueue < 0 || a.Load.PendingBytes < 0 || a.Load.SlowConsumers < 0 ||
+	case a.Load.RelayQueue < 0 || a.Load.PendingBytes < 0 || a.Load.SlowConsumers < 0 || a.Load.Service < 0 || a.Load.Service > maxService ||
 		math.IsNaN(a.Load.CPU) || a.Load.CPU < 0 || a.Load.CPU > 1024:
 		return fmt.Errorf("%w: impossible load figures %+v", ErrAdvert, a.Load)
 	}

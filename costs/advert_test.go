@@ -33,13 +33,15 @@ func TestAdvertRoundTrip(t *testing.T) {
 
 func TestAdvertRefused(t *testing.T) {
 	for name, edit := range map[string]func(*Advert){
-		"reserved region": func(a *Advert) { a.Region = 0 },
-		"no node":         func(a *Advert) { a.Node = "" },
-		"self link":       func(a *Advert) { a.Links[0].To = a.Region },
-		"link to 0000":    func(a *Advert) { a.Links[0].To = 0 },
-		"unknown kind":    func(a *Advert) { a.Links[0].Kind = 9 },
-		"negative load":   func(a *Advert) { a.Load.RelayQueue = -1 },
-		"bad coordinate":  func(a *Advert) { a.Coord.Height = -5 },
+		"reserved region":       func(a *Advert) { a.Region = 0 },
+		"no node":               func(a *Advert) { a.Node = "" },
+		"self link":             func(a *Advert) { a.Links[0].To = a.Region },
+		"link to 0000":          func(a *Advert) { a.Links[0].To = 0 },
+		"unknown kind":          func(a *Advert) { a.Links[0].Kind = 9 },
+		"negative load":         func(a *Advert) { a.Load.RelayQueue = -1 },
+		"bad coordinate":        func(a *Advert) { a.Coord.Height = -5 },
+		"negative service time": func(a *Advert) { a.Load.Service = -1 },
+		"service time of hours": func(a *Advert) { a.Load.Service = int64(time.Hour / time.Microsecond) },
 		// Demand and measured RTTs steer every node's plan: a region may advertise only its own,
 		// and only sane figures.
 		"demand to itself":      func(a *Advert) { a.Demand = AdvertDemand{{To: a.Region, Rate: 1}} },

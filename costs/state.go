@@ -81,7 +81,7 @@ func (s *LinkState) Load(r regions.RegionID) Load {
 // heavier is the figure-by-figure maximum of two loads.
 func heavier(l, a Load) Load {
 	return Load{RelayQueue: max(l.RelayQueue, a.RelayQueue), PendingBytes: max(l.PendingBytes, a.PendingBytes),
-		SlowConsumers: max(l.SlowConsumers, a.SlowConsumers), CPU: max(l.CPU, a.CPU)}
+		SlowConsumers: max(l.SlowConsumers, a.SlowConsumers), CPU: max(l.CPU, a.CPU), Service: max(l.Service, a.Service)}
 }
 
 // Coord returns the network coordinate of one of region r's nodes.
@@ -107,14 +107,6 @@ func (s *LinkState) edges(a *Advert, loads map[regions.RegionID]Load) []Edge {
 		out = append(out, Edge{From: a.Region, To: l.To, Kind: l.Kind, Up: l.Up,
 			Cost: Cost(s.cfg, time.Duration(l.RTT)*time.Microsecond, loads[l.To])})
 	}
-	return out
-}
-
-// Loads returns every region's heaviest reported load (as Load), with mine (the node's own
-// current advert) in place of any copy of it that came back.
-func (s *LinkState) Loads(mine *Advert) map[regions.RegionID]Load {
-	out := make(map[regions.RegionID]Load, len(s.nodes))
-	s.each(mine, func(k nodeKey, a *Advert) { out[k.region] = heavier(out[k.region], a.Load) })
 	return out
 }
 
@@ -145,6 +137,17 @@ func (s *LinkState) loads() map[regions.RegionID]Load {
 // Graph builds the link-state graph: every other region's advertised links, and mine (me's own
 // node's links, which are fresher than any advert of mine that came back).
 func (s *LinkState) Graph(me regions.RegionID, mine *Advert) *Graph {
+	return s.graph(me, mine, s.loads())
+}
+
+// RTTGraph is Graph with every link costed by its RTT alone, no load: what the shortcut plan is
+// computed on. The plan is the federation's structure; a relay's load moves routes, and must not
+// reshuffle every node's shortcuts while it lasts.
+func (s *LinkState) RTTGraph(me regions.RegionID, mine *Advert) *Graph {
+	return s.graph(me, mine, nil)
+}
+
+func (s *LinkState) graph(me regions.RegionID, mine *Advert, loads map[regions.RegionID]Load) *Graph {
 	byRegion := map[regions.RegionID]map[[2]uint32]Edge{}
 	add := func(es []Edge) {
 		for _, e := range es {
@@ -159,7 +162,6 @@ func (s *LinkState) Graph(me regions.RegionID, mine *Advert) *Graph {
 			}
 		}
 	}
-	loads := s.loads()
 	for k, e := range s.nodes {
 		if k.region == me && mine != nil && k.node == mine.Node {
 			continue

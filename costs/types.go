@@ -54,6 +54,10 @@ type Load struct {
 	PendingBytes  int64   `msgpack:"p"` // bytes pending to the node's server's slowest outbound connections
 	SlowConsumers int64   `msgpack:"s"` // slow consumers seen by the server since the last advert
 	CPU           float64 `msgpack:"c"` // process CPU use, 0..1 per core available
+	// Service is how long the relay takes per message, in µs (overlay.Overlay.ServiceTime),
+	// fading by half a second while no message passes it: a relay that stalls is routed around,
+	// and tried again once its figure has faded.
+	Service int64 `msgpack:"v"`
 }
 
 // Edge is one directed link of the link-state graph as its source region advertises it.

@@ -31,5 +31,5 @@ func TestEstimatePrefersMeasured(t *testing.T) {
 }
 
 func est(cfg *costs.Config, state *costs.LinkState, mine *costs.Advert) func(a, b regions.RegionID) (float64, bool) {
-	return planEstimate(cfg, state.Measured(mine), state.Coords(mine), state.Loads(mine))
+	return planEstimate(cfg, state.Measured(mine), state.Coords(mine))
 }

@@ -160,27 +160,26 @@ func (e *engine) unplannedLocked(want map[regions.RegionID]bool, now time.Time) 
 // planInputLocked snapshots what the plan is computed from, so that it runs off the lock.
 func (e *engine) planInputLocked() costs.PlanInput {
 	return costs.PlanInput{
-		Graph: e.state.Graph(e.n.Region(), e.mine),
-		Flows: e.state.Flows(e.mine),
-		Estimate: planEstimate(&e.cfg, e.state.Measured(e.mine), e.state.Coords(e.mine),
-			e.state.Loads(e.mine)),
+		Graph:    e.state.RTTGraph(e.n.Region(), e.mine),
+		Flows:    e.state.Flows(e.mine),
+		Estimate: planEstimate(&e.cfg, e.state.Measured(e.mine), e.state.Coords(e.mine)),
 	}
 }
 
 // planEstimate is the cost of a direct link a–b for the plan, as every node computes it: the
 // RTT a shortcut between them measured, if either end advertised one, else the distance between
-// their network coordinates; with the load of the higher region's nodes.
+// their network coordinates. No load: the plan is computed on RTTs alone (LinkState.RTTGraph).
 func planEstimate(cfg *costs.Config, measured map[costs.Pair]time.Duration,
-	coords map[regions.RegionID]costs.Coord, loads map[regions.RegionID]costs.Load) func(a, b regions.RegionID) (float64, bool) {
+	coords map[regions.RegionID]costs.Coord) func(a, b regions.RegionID) (float64, bool) {
 	return func(a, b regions.RegionID) (float64, bool) {
 		if rtt, ok := measured[costs.MakePair(a, b)]; ok {
-			return costs.Cost(cfg, rtt, loads[max(a, b)]), true
+			return costs.Cost(cfg, rtt, costs.Load{}), true
 		}
 		ca, ok1 := coords[a]
 		cb, ok2 := coords[b]
 		if !ok1 || !ok2 {
 			return 0, false
 		}
-		return costs.Cost(cfg, ca.DistanceTo(cb), loads[max(a, b)]), true
+		return costs.Cost(cfg, ca.DistanceTo(cb), costs.Load{}), true
 	}
 }

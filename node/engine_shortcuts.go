@@ -47,6 +47,22 @@ func (e *engine) admit(peer regions.RegionID, node string) error {
 	return nil
 }
 
+// serviceLocked is the relay's time per message in µs for the advert: what the overlay measured,
+// while it measured something in the last serviceFresh; after that the last figure halves every
+// second, so a relay that traffic avoids because it was slow is tried again (and avoided again
+// while it stays slow).
+func (e *engine) serviceLocked() int64 {
+	d, at := e.n.ov.ServiceTime()
+	if !at.IsZero() && time.Since(at) <= serviceFresh { // the overlay's wall clock, not the engine's
+		return d.Microseconds()
+	}
+	return e.load.Service / 2
+}
+
+// serviceFresh is how long a relay service time stands without a new sample (the overlay times
+// one message in 16).
+const serviceFresh = 5 * time.Second
+
 // readLoad reads the node's load and its accepted shortcuts from the server once a second.
 func (e *engine) readLoad() {
 	srv := e.n.b.Server()
@@ -84,7 +100,8 @@ func (e *engine) readLoad() {
 		}
 	}()
 	e.load = costs.Load{RelayQueue: e.n.ov.Pending(), PendingBytes: pending,
-		SlowConsumers: max(slow-e.slowSeen, 0), CPU: e.cpu.smoothed(now, runtime.GOMAXPROCS(0))}
+		SlowConsumers: max(slow-e.slowSeen, 0), CPU: e.cpu.smoothed(now, runtime.GOMAXPROCS(0)),
+		Service: e.serviceLocked()}
 	e.slowSeen = slow
 }
 

@@ -106,6 +106,10 @@ func (o *Overlay) Pending() int {
 	return n
 }
 
+// ServiceTime returns how long the relay takes per message (a moving mean over a sample of the
+// messages it handled) and when it last handled a sampled one; zero times if it never did.
+func (o *Overlay) ServiceTime() (time.Duration, time.Time) { return o.relay.service.read() }
+
 // SetSlowdown makes the relay wait d before handling each message, as an overloaded relay would;
 // 0 turns it off. It is a fault injector for the lab's load scenario: the queue that builds up is
 // what the node reports as load, and what the cost engine routes around.

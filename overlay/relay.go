@@ -52,6 +52,7 @@ type Relay struct {
 	fromReplica atomic.Uint64
 	lookups     lookupOutcomes // answers to this region's clients' lookups, by status
 	slowdown    atomic.Int64   // nanoseconds each relayed message waits (SetSlowdown); 0 in production
+	service     serviceMeter   // how long the relay takes per message
 }
 
 func startRelay(nc *nats.Conn, me regions.RegionID, node string, cfg Config, log zerolog.Logger) (*Relay, error) {
@@ -117,6 +118,9 @@ func (r *Relay) handleLocal(m *nats.Msg) { r.relay(m, m.Subject[len(r.local):], 
 // its answers go back the same way; nil otherwise. local says m came from a client of this region
 // (fdl.…): only then may a replica answer it or count it as demand.
 func (r *Relay) relay(m *nats.Msg, rest string, back *nats.Conn, local bool) {
+	if start, timed := r.service.begin(); timed {
+		defer r.service.end(start)
+	}
 	if d := r.slowdown.Load(); d > 0 {
 		time.Sleep(time.Duration(d)) // fault injection only (SetSlowdown)
 	}

@@ -34,7 +34,7 @@ type LoadConfig struct {
 // DefaultLoadConfig returns the load settings fedist-lab uses.
 func DefaultLoadConfig() LoadConfig {
 	return LoadConfig{
-		Slowdown:       2 * time.Millisecond,  // 500 msg/s at most: a dozen pairs at 50/s overload it
+		Slowdown:       20 * time.Millisecond, // 50 msg/s at most: one pair at 50/s fills it, more overload it
 		Every:          20 * time.Millisecond, // 50 lookups/s per pair
 		RequestTimeout: 5 * time.Second,
 		Settle:         10 * time.Second, // traffic rates settle in a few seconds, a new shortcut is measured in one more
