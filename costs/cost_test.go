@@ -17,9 +17,10 @@ func TestCost(t *testing.T) {
 	}{
 		{"idle", Load{}, 40},
 		{"queue, service not measured", Load{RelayQueue: 100}, 40 + 100*cfg.QueueWeight},
-		{"service time", Load{Service: 300}, 40 + 0.3},
+		{"service time below the knee", Load{Service: 300}, 40},
+		{"service time above the knee", Load{Service: 3000}, 40 + 3},
 		{"each queued message waits its service", Load{Service: 20_000, RelayQueue: 10}, 40 + 20 + 20*10},
-		{"fast relay: QueueWeight is the floor", Load{Service: 10, RelayQueue: 10}, 40 + 0.01 + cfg.QueueWeight*10},
+		{"fast relay: QueueWeight per queued message", Load{Service: 10, RelayQueue: 10}, 40 + cfg.QueueWeight*10},
 		{"pending bytes", Load{PendingBytes: 3 << 20}, 40 + 3*cfg.PendingWeight},
 		{"slow consumers", Load{SlowConsumers: 2}, 40 + 2*cfg.SlowWeight},
 		{"CPU below the knee", Load{CPU: cfg.CPUKnee}, 40},
