@@ -64,12 +64,10 @@ type Config struct {
 	PlanKeep float64
 	// PlanScale, in ms, weighs what a shortcut saves a flow in Plan: s ms saved on a path of d ms
 	// count s × PlanScale / (d + PlanScale), about the fraction saved on paths much longer than
-	// PlanScale and the ms themselves on much shorter ones; 0 (the default) counts the ms alone.
-	// Simulated (integration/shortcutsim, K = 4, estimates off by up to 10 %), 50 did better:
-	// ibm.json 95-100 -> 98-100 %, 20 random trees per matrix worst 86 -> 92 % (AWS) and 83 -> 85 %
-	// (IBM). In the lab it did not: world.json 95 % in two runs against 98-100 % in three with 0
-	// (ca-central-1's slots went to longer pairs on the coordinates' estimates), ibm.json 98 %
-	// against 95-98 %. DESIGN.md, "What a saving is worth".
+	// PlanScale and the ms themselves on much shorter ones; 0 counts the ms alone, and long pairs
+	// then take every slot while a 10 ms pair stays at 35 ms over the tree. Lab, -mode fedist:
+	// ibm.json 99 % with 50 against 94-98 % with 0; world.json 98 % either way. DESIGN.md, "What a
+	// saving is worth".
 	PlanScale float64
 	// PlanGrace is how long a node keeps a shortcut it opened after the plan stopped listing it
 	// (unless a planned one needs the slot): adverts reach nodes at different moments, and a
@@ -112,7 +110,7 @@ func DefaultConfig() Config {
 		MinGain:       1,
 		PlanKeep:      2,
 		PlanGrace:     3 * time.Second,
-		PlanScale:     0, // ms saved; see the field
+		PlanScale:     50,
 		OpensPerCall:  1,
 		IdleClose:     30 * time.Second,
 		RateHalfLife:  10 * time.Second, // a region's advertised demand, and so the plan, does not follow a burst
