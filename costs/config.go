@@ -53,10 +53,11 @@ type Config struct {
 
 	// Shortcuts.
 	K int // at most K shortcut connections per node, opened and accepted
-	// OpensPerCall is the most shortcuts one Select call opens (0: as many as slots allow). Nodes
-	// decide at the same moments on the same adverts; opening one at a time lets each next choice
-	// see the others' (integration/shortcutsim: 88-95 % of pairs within 1.10 × oracle + 2 ms with
-	// no limit, 92-98 % with 1, on world.json and ibm.json over four orders).
+	// OpensPerCall is the most shortcuts one Select call opens (0: as many as slots allow); Select
+	// is the per-node policy the simulator keeps as the plan's baseline, the node follows Plan.
+	// Nodes deciding at the same moments on the same adverts: opening one at a time let each next
+	// choice see the others' (integration/shortcutsim: 88-95 % of pairs within 1.10 × oracle + 2 ms
+	// with no limit, 92-98 % with 1, on world.json and ibm.json over four orders).
 	OpensPerCall int
 	MinGain      float64 // ms × msg/s of gain below which no shortcut is opened
 	// PlanKeep weighs the gain of a shortcut that is open now in Plan: a replacement must gain

@@ -39,14 +39,7 @@ func TestPlan(t *testing.T) {
 		{"an open pair advertised down (cut for a moment) is held as open", func(c *Config, in *PlanInput) {
 			c.K = 1
 			in.Flows = []Flow{{2, 4, 10}, {2, 5, 6}}
-			in.Graph = withPair(in.Graph, 2, 5, 20)
-			es := in.Graph.Edges(2)
-			for i := range es {
-				if es[i].Kind == Shortcut {
-					es[i].Up = false
-				}
-			}
-			_ = in.Graph.SetEdges(2, es)
+			in.Graph = setUp(withPair(in.Graph, 2, 5, 20), 2, Shortcut, 5, false)
 		}, pairs(Pair{2, 5})},
 		{"without PlanKeep the better one wins", func(c *Config, in *PlanInput) {
 			c.K, c.PlanKeep = 1, 1
@@ -60,16 +53,8 @@ func TestPlan(t *testing.T) {
 		}, pairs(Pair{2, 4})},
 		{"a region cut off from the tree keeps the shortcut that reaches it", func(c *Config, in *PlanInput) {
 			c.K = 1
-			in.Graph = withPair(in.Graph, 2, 6, 20)
-			for _, r := range []regions.RegionID{3, 6} { // the tree link 0003-0006 is down
-				es := in.Graph.Edges(r)
-				for i := range es {
-					if es[i].Kind == Tree && (es[i].To == 3 || es[i].To == 6) {
-						es[i].Up = false
-					}
-				}
-				_ = in.Graph.SetEdges(r, es)
-			}
+			in.Graph = withPair(in.Graph, 2, 6, 20) // and the tree link 0003-0006 is down
+			in.Graph = setUp(setUp(in.Graph, 3, Tree, 6, false), 6, Tree, 3, false)
 			in.Flows = []Flow{{2, 4, 100}, {6, 2, 1}}
 		}, pairs(Pair{2, 6})},
 		{"bad flows are ignored", func(c *Config, in *PlanInput) {
@@ -88,6 +73,19 @@ func TestPlan(t *testing.T) {
 			}
 		})
 	}
+}
+
+// setUp returns g with the edge from→to of kind marked up or down.
+func setUp(g *Graph, from regions.RegionID, kind Kind, to regions.RegionID, up bool) *Graph {
+	g = g.Clone()
+	es := g.Edges(from)
+	for i := range es {
+		if es[i].Kind == kind && es[i].To == to {
+			es[i].Up = up
+		}
+	}
+	_ = g.SetEdges(from, es)
+	return g
 }
 
 // withPair returns g with an up shortcut a–b of cost c both ways.

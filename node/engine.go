@@ -45,7 +45,7 @@ type engine struct {
 	rates    map[regions.RegionID]float64   // what this region originates, by destination (its demand)
 	lastSent map[regions.RegionID]time.Time // when this region last sent to a destination
 	// want are the peers the last plan links this node to (nil before the first plan). A
-	// shortcut to any other is draining: advertised down, so no route takes it, until its
+	// shortcut to any other is draining: no longer advertised, so no route takes it, until its
 	// opener closes it.
 	want map[regions.RegionID]bool
 	// plan is the last plan computed (runPlan), at planAt, in planTook; planning while one runs.

@@ -16,8 +16,8 @@ import (
 // they left it, or at once when a planned one needs the slot. It never closes a shortcut another
 // node opened to it: that is the opener's to close.
 //
-// A shortcut the plan dropped drains first: both ends advertise it down (advertLocked), so every
-// route moves off it, while answers to what it already carried still come back over it; only
+// A shortcut the plan dropped drains first: neither end advertises it any more (advertLocked), so
+// every route moves off it, while answers to what it already carried still come back over it; only
 // then does its opener close it. Closing at once lost the requests in flight (the lab counted
 // 30-55 failed lookups per warm-up).
 func (e *engine) chooseShortcuts(now time.Time) {
@@ -87,11 +87,11 @@ func (e *engine) followPlanLocked(now time.Time) ([]*nats.Conn, []regions.Region
 	}
 	for peer := range e.want {
 		if !want[peer] {
-			e.dirty, e.urgent = true, true // drain it: advertise it down at this tick
+			e.urgent = true // drain it: stop advertising it at this tick
 		}
 	}
-	if len(want) != len(e.want) {
-		e.dirty = true
+	if !maps.Equal(want, e.want) {
+		e.dirty = true // a link leaves or joins the advert
 	}
 	e.want = want
 	var dials []regions.RegionID
